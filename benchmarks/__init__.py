@@ -1,0 +1,1 @@
+"""Benchmarks of sksmoe: each module prints what it measured and writes benchmarks/results/."""

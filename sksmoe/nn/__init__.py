@@ -1,0 +1,1 @@
+"""Private torch modules and checkpoint helpers."""

@@ -1,0 +1,260 @@
+"""Pretrain the base DnCNN on the BrainWeb-style training split.
+
+Run ``python -m sksmoe.training --help``. Training is resumable: the state is saved to
+``--workdir`` every ``--checkpoint-every`` steps and picked up again when the same command
+is re-run. At the end the weights are written as float16 safetensors plus a JSON model card
+(the exact command, data, steps, wall time and validation PSNR).
+
+Training data (never the validation or test slices): axial slices of the train split, in
+every simulated contrast, with an RF field of a random level in 0-40%, Rician noise of a
+random level drawn uniformly in ``--noise-range`` percent, random flips, rotations and
+intensity scaling, and patches centred on the brain 80% of the time.
+"""
+
+import argparse
+import hashlib
+import json
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+CONTRASTS = ("T1", "T2", "PD", "MNI-T1")
+VALIDATION_LEVELS = (1, 3, 5, 7, 9)
+
+
+class PatchSampler:
+    """Random (noisy, clean) training patches from the train-split slices.
+
+    Parameters
+    ----------
+    patch_size : int
+    noise_range : tuple of float
+        Noise level drawn uniformly in this range, percent of the brightest tissue's mean.
+    rf_max : float
+        RF level drawn uniformly in [0, rf_max] percent.
+    seed : int
+    """
+
+    def __init__(self, patch_size=48, noise_range=(0.0, 12.0), rf_max=40.0, seed=0):
+        from .datasets import load_mni152, mni152_contrast, rf_field
+        from .datasets._make import split_slices
+        from .nn._normalize import intensity_scale
+
+        self.patch_size, self.noise_range, self.rf_max = patch_size, noise_range, rf_max
+        self.rng = np.random.default_rng(seed)
+        mask = load_mni152().mask
+        area = mask.sum(axis=(0, 1))
+        candidates = np.flatnonzero(area >= 0.1 * area.max())
+        slices = split_slices(np.arange(candidates[0], candidates[-1] + 1))["train"]
+        self.images, self.references, self.masks, self.fields = [], [], [], []
+        for contrast in CONTRASTS:
+            volume, reference = mni152_contrast(contrast)
+            for z in slices:
+                scale = intensity_scale(volume[:, :, z])
+                self.images.append(volume[:, :, z] / scale)
+                self.references.append(reference / scale)
+                self.masks.append(np.argwhere(mask[:, :, z]))
+                # a few 40% fields per slice; a p% field is 1 + p/40 (field40 - 1)
+                self.fields.append([rf_field(mask[:, :, z].shape, 40, mask=mask[:, :, z],
+                                             random_state=self.rng) for _ in range(4)])
+
+    def state(self):
+        """Generator state, for checkpoints."""
+        return json.dumps(self.rng.bit_generator.state)
+
+    def set_state(self, state):
+        """Restore the generator state saved by :meth:`state`."""
+        self.rng.bit_generator.state = json.loads(state)
+
+    def sample(self, batch_size):
+        """Return noisy and clean patches, float32 arrays of shape (batch, 1, p, p)."""
+        p, rng = self.patch_size, self.rng
+        noisy = np.empty((batch_size, 1, p, p), np.float32)
+        clean = np.empty_like(noisy)
+        for b in range(batch_size):
+            i = rng.integers(len(self.images))
+            image = self.images[i]
+            h, w = image.shape
+            if rng.random() < 0.8:
+                cy, cx = self.masks[i][rng.integers(len(self.masks[i]))]
+            else:
+                cy, cx = rng.integers(h), rng.integers(w)
+            y0 = int(np.clip(cy - p // 2, 0, h - p))
+            x0 = int(np.clip(cx - p // 2, 0, w - p))
+            window = (slice(y0, y0 + p), slice(x0, x0 + p))
+            field40 = self.fields[i][rng.integers(len(self.fields[i]))][window]
+            rf = rng.uniform(0, self.rf_max)
+            scale = rng.uniform(0.8, 1.25)
+            patch = image[window] * (1 + rf / 40 * (field40 - 1)) * scale
+            sigma = rng.uniform(*self.noise_range) / 100 * self.references[i] * scale
+            k, flip = rng.integers(4), rng.random() < 0.5
+            patch = np.rot90(patch[:, ::-1] if flip else patch, k)
+            clean[b, 0] = patch
+            noisy[b, 0] = np.hypot(patch + sigma * rng.standard_normal(patch.shape),
+                                   sigma * rng.standard_normal(patch.shape))
+        return noisy, clean
+
+
+def validation_set(n_slices=4, seed=0):
+    """Fixed validation images: T1 and T2 validation-split slices at 1-9% noise."""
+    from .datasets import make_brainweb_dataset
+
+    data = make_brainweb_dataset(("T1", "T2"), noise_levels=VALIDATION_LEVELS, rf_levels=(20,),
+                                 random_state=seed).validation
+    keep = data.meta.slice_index.isin(sorted(set(data.meta.slice_index))[:: 12 // n_slices])
+    return data.noisy[keep], data.clean[keep], data.mask[keep], data.meta[keep]
+
+
+def evaluate(model, noisy, clean, mask, meta):
+    """Mean brain-mask PSNR of the model at each validation noise level."""
+    import torch
+
+    from .metrics import psnr
+    from .nn._normalize import intensity_scale
+
+    model.eval()
+    denoised = []
+    with torch.inference_mode():
+        for image in noisy:
+            scale = intensity_scale(image)
+            x = torch.from_numpy(image / scale)[None, None]
+            denoised.append((x - model(x))[0, 0].numpy() * scale)
+    scores = psnr(clean, np.stack(denoised), mask)
+    return {f"{p:g}": float(scores[(meta.noise_percent == p).to_numpy()].mean())
+            for p in VALIDATION_LEVELS}
+
+
+def learning_rate(step, steps, peak):
+    """Linear warm-up over the first 2% of the steps, then cosine decay to 1% of ``peak``.
+
+    A function of the step alone, so a resumed run with more ``steps`` continues smoothly.
+    """
+    warmup = max(1, steps // 50)
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, steps - warmup))
+    return peak * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * progress)))
+
+
+def save_weights(model, path):
+    """Write the model's weights as float16 safetensors; returns the sha256."""
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().to("cpu").half().contiguous()
+               if v.is_floating_point() else v.detach().cpu().contiguous()
+               for k, v in model.state_dict().items()}
+    save_file(tensors, str(path), metadata={"depth": str(model.depth), "width": str(model.width),
+                                            "bias": str(model.bias)})
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def main(argv=None):
+    """Train (or resume training) the base DnCNN."""
+    import torch
+    from tqdm import tqdm
+
+    from .nn._dncnn import DnCNN
+
+    parser = argparse.ArgumentParser(prog="python -m sksmoe.training", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--name", default="dncnn_base", help="output file stem")
+    parser.add_argument("--out", type=Path, default=Path("sksmoe/pretrained"),
+                        help="folder for the final weights and model card")
+    parser.add_argument("--workdir", type=Path, default=Path("outputs/training"),
+                        help="folder for resumable checkpoints and the learning-curve log")
+    parser.add_argument("--depth", type=int, default=17)
+    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--patch-size", type=int, default=48)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--noise-range", type=float, nargs=2, default=(0.0, 12.0))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--validate-every", type=int, default=250)
+    parser.add_argument("--checkpoint-every", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)  # initial weights of this script's own model only
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    checkpoint = args.workdir / f"{args.name}.ckpt"
+    log_path = args.workdir / f"{args.name}.log.jsonl"
+    model = DnCNN(args.depth, args.width)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    sampler = PatchSampler(args.patch_size, tuple(args.noise_range), seed=args.seed)
+    step, seconds = 0, 0.0
+    if checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        sampler.set_state(state["sampler"])
+        step, seconds = state["step"], state["seconds"]
+        print(f"resumed from {checkpoint} at step {step} ({seconds / 3600:.2f} CPU-hours)")
+    val = validation_set()
+
+    def save_checkpoint():
+        tmp = checkpoint.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "sampler": sampler.state(),
+                    "step": step, "seconds": seconds}, tmp)
+        tmp.replace(checkpoint)
+
+    progress = tqdm(total=args.steps, initial=step, desc=args.name, unit="step")
+    scores = None
+    while step < args.steps:
+        model.train()
+        start = time.perf_counter()
+        noisy, clean = sampler.sample(args.batch_size)
+        noisy, clean = torch.from_numpy(noisy), torch.from_numpy(clean)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, args.steps, args.lr)
+        loss = torch.nn.functional.mse_loss(model(noisy), noisy - clean)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        seconds += time.perf_counter() - start
+        step += 1
+        progress.update()
+        progress.set_postfix(loss=f"{loss.item():.2e}")
+        if step % args.validate_every == 0 or step == args.steps:
+            scores = evaluate(model, *val)
+            entry = {"step": step, "cpu_hours": seconds / 3600, "loss": loss.item(),
+                     "val_brain_psnr": scores}
+            with log_path.open("a") as log:
+                log.write(json.dumps(entry) + "\n")
+            progress.write(f"step {step}: val brain PSNR " +
+                           " ".join(f"{p}%={v:.2f}" for p, v in scores.items()))
+        if step % args.checkpoint_every == 0 or step == args.steps:
+            save_checkpoint()
+    progress.close()
+
+    scores = scores or evaluate(model, *val)
+    args.out.mkdir(parents=True, exist_ok=True)
+    weights = args.out / f"{args.name}.safetensors"
+    digest = save_weights(model, weights)
+    card = {
+        "model": f"DnCNN depth {args.depth}, width {args.width}, batch norm, residual output",
+        "command": "python -m sksmoe.training " + " ".join(shlex.quote(a) for a in
+                                                           (argv or sys.argv[1:])),
+        "data": "BrainWeb-style MNI152 2009a (nilearn) train-split axial slices, contrasts "
+                f"{list(CONTRASTS)}, RF 0-40%, Rician noise {list(args.noise_range)}% (uniform)",
+        "steps": step, "batch_size": args.batch_size, "patch_size": args.patch_size,
+        "cpu_hours": round(seconds / 3600, 3),
+        "machine": f"{platform.machine()}, {args.threads} torch threads",
+        "validation": "brain-mask PSNR (dB), T1+T2 validation-split slices, RF 20%",
+        "validation_brain_psnr": {p: round(v, 2) for p, v in scores.items()},
+        "weights": weights.name, "sha256": digest,
+        "license": "BSD-3-Clause (trained by sksmoe on data derived from the MNI152 template)",
+    }
+    (args.out / f"{args.name}.json").write_text(json.dumps(card, indent=2) + "\n")
+    print(f"wrote {weights} and {weights.with_suffix('.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

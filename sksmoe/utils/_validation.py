@@ -1,0 +1,69 @@
+"""Input validation shared by every public function."""
+
+import numbers
+
+import numpy as np
+
+
+def check_array(x, name, *, ndim=None, allow_empty=False, dtype=np.floating):
+    """Return ``x`` as a finite numeric ndarray, or raise a clear error.
+
+    Parameters
+    ----------
+    x : array-like
+        The value to check.
+    name : str
+        Argument name used in error messages.
+    ndim : int or tuple of int, optional
+        Accepted numbers of dimensions.
+    allow_empty : bool, default=False
+        Whether an array with no elements is accepted.
+    dtype : numpy dtype class, default=np.floating
+        Kind of floating dtype to convert integer input to; floating input keeps its dtype.
+
+    Returns
+    -------
+    ndarray
+        Floating-point view or copy of ``x``.
+    """
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"`{name}` must be a numeric array, got {type(x).__name__}.")
+    arr = np.asarray(x)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or arr.dtype == bool
+    ):
+        raise TypeError(f"`{name}` must be a numeric array, got dtype {arr.dtype}.")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"`{name}` must be real-valued, got complex dtype {arr.dtype}.")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(str(n) for n in allowed)
+            raise ValueError(
+                f"`{name}` must have {want} dimensions, got an array of shape {arr.shape}."
+            )
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"`{name}` is empty (shape {arr.shape}).")
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64 if dtype is np.floating else dtype)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"`{name}` contains NaN or infinite values.")
+    return arr
+
+
+def check_same_shape(a, b, name_a, name_b):
+    """Raise ``ValueError`` unless ``a`` and ``b`` have the same shape."""
+    if a.shape != b.shape:
+        raise ValueError(
+            f"`{name_a}` and `{name_b}` must have the same shape, got {a.shape} and {b.shape}."
+        )
+
+
+def check_non_negative(value, name):
+    """Return ``value`` as float if it is a finite number >= 0, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a real number, got {type(value).__name__}.")
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"`{name}` must be a finite number >= 0, got {value}.")
+    return value
