@@ -1,0 +1,6 @@
+"""Decomposers: split each image into regions (one region set per image)."""
+
+from ._patch import PatchDecomposer, patch_starts
+from ._regions import Regions
+
+__all__ = ["PatchDecomposer", "Regions", "patch_starts"]

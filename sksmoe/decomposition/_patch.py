@@ -1,0 +1,96 @@
+"""Overlapping square patches that cover every pixel."""
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ..utils._validation import check_array
+from ._regions import Regions, as_object_array
+
+
+def patch_starts(length, patch_size, stride):
+    """Start offsets along one axis: every ``stride``, the last one flush with the border.
+
+    Examples
+    --------
+    >>> patch_starts(100, 48, 20).tolist()
+    [0, 20, 40, 52]
+    """
+    starts = list(range(0, length - patch_size + 1, stride))
+    if starts[-1] != length - patch_size:
+        starts.append(length - patch_size)
+    return np.array(starts)
+
+
+class PatchDecomposer(TransformerMixin, BaseEstimator):
+    """Decompose images into overlapping square patches (the paper's SMoE Patch).
+
+    Patches start every ``stride`` pixels; the last row and column of patches are aligned
+    to the image border, so every pixel is covered. Images of any size with both sides
+    >= ``patch_size`` are accepted.
+
+    Parameters
+    ----------
+    patch_size : int, default=48
+    stride : int, default=20
+        At most ``patch_size``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> regions = PatchDecomposer().fit_transform(np.zeros((2, 100, 120)))
+    >>> len(regions), len(regions[0])  # one region set per image, 4 x 5 patches each
+    (2, 20)
+    """
+
+    def __init__(self, patch_size=48, stride=20):
+        self.patch_size = patch_size
+        self.stride = stride
+
+    def _check_params(self):
+        for name in ("patch_size", "stride"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
+        if self.stride > self.patch_size:
+            raise ValueError(f"`stride`={self.stride} must be <= `patch_size`="
+                             f"{self.patch_size}, or some pixels would belong to no patch.")
+
+    def fit(self, X, y=None):
+        """Check parameters and input; nothing is learned."""
+        self._check_params()
+        self._check_images(X)
+        self.n_features_in_ = 1
+        return self
+
+    def _check_images(self, X):
+        X = check_array(X, "X", ndim=3)
+        if min(X.shape[1:]) < self.patch_size:
+            raise ValueError(f"Images of shape {X.shape[1:]} are smaller than "
+                             f"`patch_size`={self.patch_size}.")
+        return X
+
+    def transform(self, X):
+        """Region sets, one per image.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_images, H, W)
+
+        Returns
+        -------
+        regions : ndarray of shape (n_images,), dtype object, of :class:`Regions`
+        """
+        self._check_params()
+        X = self._check_images(X)
+        p = self.patch_size
+        rows = patch_starts(X.shape[1], p, self.stride)
+        cols = patch_starts(X.shape[2], p, self.stride)
+        boxes = np.array([(r, c, r + p, c + p) for r in rows for c in cols])
+        return as_object_array([Regions(image=image, boxes=boxes) for image in X])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        return tags

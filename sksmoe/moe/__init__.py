@@ -1,0 +1,5 @@
+"""The sparse mixture-of-experts denoiser."""
+
+from ._denoiser import SparseMoEDenoiser
+
+__all__ = ["SparseMoEDenoiser"]

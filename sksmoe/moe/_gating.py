@@ -1,0 +1,35 @@
+"""Gates: which expert sees each region (one-hot, the paper's sparse gate)."""
+
+import numpy as np
+
+
+def kmeans_centers(embeddings, n_experts, seed):
+    """Cluster centres of k-means on the concatenated region embeddings."""
+    from sklearn.cluster import KMeans
+
+    if len(embeddings) < n_experts:
+        raise ValueError(f"k-means gating needs at least n_experts={n_experts} regions in "
+                         f"fit, got {len(embeddings)}.")
+    return KMeans(n_clusters=n_experts, n_init=10, random_state=seed).fit(
+        embeddings).cluster_centers_.astype(np.float32)
+
+
+def nearest_center(embedding, centers):
+    """Index of the nearest centre for each row of ``embedding``."""
+    distances = ((embedding[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
+    return distances.argmin(axis=1)
+
+
+def position_labels(regions, n_experts):
+    """HydraNet-style gate: the left-to-right band of the head each region's centre is in.
+
+    The head's horizontal extent comes from :func:`sksmoe.metrics.brain_mask` of the
+    image and is cut into ``n_experts`` equal bands (3: left, middle, right thirds).
+    """
+    from ..metrics import brain_mask
+
+    columns = np.flatnonzero(brain_mask(regions.image).any(axis=0))
+    left, right = (columns[0], columns[-1] + 1) if len(columns) else (0, regions.image.shape[1])
+    centres = (regions.boxes[:, 1] + regions.boxes[:, 3]) / 2
+    bands = np.floor(n_experts * (centres - left) / max(right - left, 1)).astype(int)
+    return np.clip(bands, 0, n_experts - 1)

@@ -1,0 +1,53 @@
+"""Load DnCNN weights from our safetensors files or third-party torch checkpoints."""
+
+from pathlib import Path
+
+import numpy as np
+
+from ._dncnn import dncnn_from_state_dict
+
+#: The base DnCNN bundled with the package (trained by ``python -m sksmoe.training``).
+BUNDLED_BASE = Path(__file__).resolve().parent.parent / "pretrained" / "dncnn10x32.safetensors"
+
+
+def load_dncnn(path):
+    """Load a DnCNN from ``path`` (.safetensors, or a torch .pt/.pth/.ckpt state dict).
+
+    Torch files are read with ``weights_only=True``; a dict holding the state dict under
+    ``"state_dict"``, ``"model"`` or ``"params"`` is accepted too.
+    """
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"DnCNN checkpoint not found: '{path}'.")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            for key in ("state_dict", "model", "params"):
+                if isinstance(state, dict) and isinstance(state.get(key), dict):
+                    state = state[key]
+        state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+        model = dncnn_from_state_dict(state)
+    except Exception as exc:
+        raise ValueError(f"'{path}' is not a DnCNN checkpoint (expected the state dict of a "
+                         f"DnCNN: conv/BatchNorm layers and a last conv to 1 channel): {exc}"
+                         ) from exc
+    return model.eval()
+
+
+def state_to_numpy(model):
+    """The model's state dict as float32 / int64 numpy arrays (device independent)."""
+    return {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+
+
+def model_from_numpy(state, device="cpu"):
+    """Rebuild a DnCNN in eval mode from :func:`state_to_numpy` output."""
+    import torch
+
+    tensors = {k: torch.from_numpy(np.asarray(v)) for k, v in state.items()}
+    return dncnn_from_state_dict(tensors).eval().to(device)

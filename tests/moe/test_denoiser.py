@@ -1,0 +1,153 @@
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.utils import estimator_checks
+
+import sksmoe
+from sksmoe import EmbeddingPCA, PatchDecomposer, SparseMoEDenoiser
+from sksmoe.metrics import psnr
+
+
+def _pipe(base, **params):
+    return make_pipeline(PatchDecomposer(32, 16), EmbeddingPCA(n_components=8, input_size=32),
+                         SparseMoEDenoiser(base=base, random_state=0, **params))
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_base, small_data):
+    return _pipe(tiny_base, n_experts=3).fit(small_data["X"], small_data["y"])
+
+
+def test_pipeline_predicts_images_of_the_input_shape(fitted, small_data):
+    out = fitted.predict(small_data["X_test"])
+    assert out.shape == small_data["X_test"].shape and out.dtype == np.float32
+    assert fitted.score(small_data["X_test"], small_data["y_test"]) == pytest.approx(
+        psnr(small_data["y_test"], out).mean())
+    gate = fitted[:-1].transform(small_data["X_test"])
+    experts = fitted[-1].predict_gate(gate)
+    assert experts.shape == out.shape and set(np.unique(experts)) <= {0, 1, 2}
+
+
+def test_random_state_gives_bit_identical_results(tiny_base, small_data):
+    a = _pipe(tiny_base, n_experts=2).fit(small_data["X"], small_data["y"])
+    b = _pipe(tiny_base, n_experts=2).fit(small_data["X"], small_data["y"])
+    np.testing.assert_array_equal(a[-1].heads_, b[-1].heads_)
+    np.testing.assert_array_equal(a.predict(small_data["X_test"]), b.predict(small_data["X_test"]))
+
+
+def test_clone_pickle_joblib_and_save_round_trips(fitted, small_data, tmp_path):
+    expected = fitted.predict(small_data["X_test"])
+    assert clone(fitted)[-1].get_params() == fitted[-1].get_params()
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(fitted)).predict(
+        small_data["X_test"]), expected)
+    joblib.dump(fitted, tmp_path / "model.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "model.joblib").predict(
+        small_data["X_test"]), expected)
+    path = sksmoe.save(fitted, tmp_path / "model.safetensors")
+    np.testing.assert_array_equal(sksmoe.load(path).predict(small_data["X_test"]), expected)
+    with pytest.raises(FileExistsError):
+        sksmoe.save(fitted, path)
+    (tmp_path / "junk.safetensors").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="junk"):
+        sksmoe.load(tmp_path / "junk.safetensors")
+    with pytest.raises(FileNotFoundError):
+        sksmoe.load(tmp_path / "missing.safetensors")
+
+
+def test_grid_search_over_experts_and_decomposer(tiny_base, small_data):
+    search = GridSearchCV(
+        _pipe(tiny_base), {"sparsemoedenoiser__n_experts": [1, 2],
+                           "patchdecomposer": [PatchDecomposer(32, 16), PatchDecomposer(48, 24)]},
+        cv=2)
+    search.fit(small_data["X"], small_data["y"])
+    assert len(search.cv_results_["params"]) == 4
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_identity_experts_merge_exactly(fitted, small_data):
+    for context in ("image", "region"):
+        model = clone(fitted).set_params(sparsemoedenoiser__context=context)
+        model.fit(small_data["X"], small_data["y"])
+        model[-1].heads_[:] = 0
+        model[-1].head_biases_[:] = 0
+        np.testing.assert_allclose(model.predict(small_data["X_test"]), small_data["X_test"],
+                                   rtol=1e-6, atol=1e-6)
+
+
+def test_closed_form_last_layer_beats_the_base_on_its_own_loss(tiny_base, small_data):
+    tuned = _pipe(tiny_base, n_experts=1).fit(small_data["X"], small_data["y"])
+    untuned = _pipe(tiny_base, n_experts=1, fine_tune="none").fit(small_data["X"],
+                                                                  small_data["y"])
+    def error(model):
+        return ((model.predict(small_data["X"]) - small_data["y"]) ** 2).mean()
+    assert error(tuned) < 0.9 * error(untuned)
+
+
+def test_context_region_is_close_to_context_image_inside(fitted, small_data):
+    region = clone(fitted).set_params(sparsemoedenoiser__context="region")
+    region.fit(small_data["X"], small_data["y"])
+    a, b = fitted.predict(small_data["X_test"]), region.predict(small_data["X_test"])
+    assert np.abs(a - b)[:, 8:-8, 8:-8].mean() < 0.5 * np.abs(a - small_data["X_test"]).mean()
+
+
+def test_gates(tiny_base, small_data, fitted):
+    X_test = fitted[:-1].transform(small_data["X_test"])
+    den = fitted[-1]
+    np.testing.assert_array_equal(den.predict_gate(X_test, gate=1), 1)
+    assert not np.array_equal(den.predict(X_test, gate=0), den.predict(X_test, gate=1))
+    with pytest.raises(ValueError, match="gate"):
+        den.predict(X_test, gate=5)
+    hydra = make_pipeline(PatchDecomposer(32, 16), SparseMoEDenoiser(
+        n_experts=3, gating="position", base=tiny_base)).fit(small_data["X"], small_data["y"])
+    experts = hydra[-1].predict_gate(hydra[:-1].transform(small_data["X_test"]))
+    assert experts[:, :, 0].max() == 0 and experts[:, :, -1].min() == 2  # left ... right
+    rand = _pipe(tiny_base, n_experts=4, gating="random").fit(small_data["X"], small_data["y"])
+    assert len(np.unique(rand[-1].predict_gate(rand[:-1].transform(small_data["X_test"])))) > 1
+    with pytest.raises(ValueError, match="EmbeddingPCA"):
+        make_pipeline(PatchDecomposer(32, 16), SparseMoEDenoiser(base=tiny_base)).fit(
+            small_data["X"], small_data["y"])
+
+
+def test_fine_tune_all_changes_the_trunk(tiny_base, small_data):
+    model = _pipe(tiny_base, n_experts=2, fine_tune="all", max_steps=3).fit(
+        small_data["X"][:2], small_data["y"][:2])
+    states = model[-1].expert_states_
+    assert len(states) == 2
+    assert not np.array_equal(states[0]["trunk.0.weight"], model[-1].base_state_["trunk.0.weight"])
+    assert model.predict(small_data["X_test"]).shape == small_data["X_test"].shape
+
+
+def test_errors(tiny_base, small_data, tmp_path):
+    with pytest.raises(NotFittedError):
+        _pipe(tiny_base).predict(small_data["X_test"])
+    with pytest.raises(TypeError, match="decomposer"):
+        SparseMoEDenoiser(base=tiny_base).fit(small_data["X"], small_data["y"])
+    with pytest.raises(ValueError, match="images"):
+        _pipe(tiny_base).fit(small_data["X"], small_data["y"][:2])
+    with pytest.raises(ValueError, match="gating"):
+        _pipe(tiny_base, gating="softmax").fit(small_data["X"], small_data["y"])
+    with pytest.raises(ValueError, match="n_experts"):
+        _pipe(tiny_base, n_experts=0).fit(small_data["X"], small_data["y"])
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        _pipe(tmp_path / "nowhere.pt").fit(small_data["X"], small_data["y"])
+    (tmp_path / "bad.pt").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="bad.pt"):
+        _pipe(tmp_path / "bad.pt").fit(small_data["X"], small_data["y"])
+
+
+@pytest.mark.parametrize("Estimator", [PatchDecomposer, EmbeddingPCA, SparseMoEDenoiser])
+def test_data_free_sklearn_checks(Estimator):
+    name = Estimator.__name__
+    estimator_checks.check_parameters_default_constructible(name, Estimator())
+    estimator_checks.check_no_attributes_set_in_init(name, Estimator())
+    estimator_checks.check_get_params_invariance(name, Estimator())
+    estimator_checks.check_set_params(name, Estimator())
+    estimator_checks.check_estimator_cloneable(name, Estimator())
+    estimator_checks.check_estimator_repr(name, Estimator())
+    estimator_checks.check_do_not_raise_errors_in_init_or_set_params(name, Estimator())

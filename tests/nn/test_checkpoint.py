@@ -1,0 +1,42 @@
+import numpy as np
+import pytest
+import torch
+
+from sksmoe.nn._checkpoint import load_dncnn
+from sksmoe.nn._dncnn import DnCNN
+
+
+def _reference_layout(model):
+    """Our DnCNN's weights under the sequential ``model.N`` keys of reference code."""
+    modules = list(model.trunk) + [model.head]
+    return {f"model.{index}.{key}": value for index, module in enumerate(modules)
+            for key, value in module.state_dict().items()}
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_loads_reference_layout_torch_checkpoints(tmp_path, bias):
+    torch.manual_seed(0)
+    model = DnCNN(depth=5, width=6, bias=bias).eval()
+    path = tmp_path / "dncnn.pth"
+    torch.save({"state_dict": _reference_layout(model)}, path)
+    loaded = load_dncnn(path)
+    assert (loaded.depth, loaded.width, loaded.bias) == (5, 6, bias)
+    x = torch.rand(1, 1, 16, 16)
+    with torch.no_grad():
+        np.testing.assert_allclose(loaded(x), model(x), rtol=1e-6, atol=1e-6)
+
+
+def test_paper_architecture():
+    model = DnCNN()
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 17 and convs[1].out_channels == 64
+    assert sum(p.numel() for p in model.head.parameters()) == 577
+
+
+def test_rejects_unsafe_or_wrong_files(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"model": {"x": object()}}, path)  # needs pickle to load: refused
+    with pytest.raises(ValueError, match="evil.pt"):
+        load_dncnn(path)
+    with pytest.raises(FileNotFoundError, match="missing"):
+        load_dncnn(tmp_path / "missing.pt")
