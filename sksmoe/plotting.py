@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 
-def save_comparison(path, clean, images, *, mask=None, overwrite=False):
+def save_comparison(path, clean, images, *, mask=None, expert_map=None, overwrite=False):
     """Save a PNG with the clean image, each image, and each image's absolute error.
 
     Parameters
@@ -18,6 +18,8 @@ def save_comparison(path, clean, images, *, mask=None, overwrite=False):
         Images to show, e.g. ``{"noisy": noisy, "denoised": denoised}``.
     mask : ndarray of bool of shape (H, W), optional
         If given, titles show the PSNR inside the mask (e.g. the brain).
+    expert_map : ndarray of int of shape (H, W), optional
+        Expert of each pixel (``SparseMoEDenoiser.predict_gate``), shown under the clean image.
     overwrite : bool, default=False
         Replace ``path`` if it exists.
 
@@ -41,6 +43,11 @@ def save_comparison(path, clean, images, *, mask=None, overwrite=False):
     emax = max(float(np.percentile(e, 99.5)) for e in errors.values()) or 1.0
     axes[0, 0].imshow(clean, cmap="gray", vmin=0, vmax=vmax)
     axes[0, 0].set_title("clean")
+    if expert_map is not None:
+        n_experts = int(expert_map.max()) + 1
+        axes[1, 0].imshow(np.where(clean > 0, expert_map, np.nan), cmap="tab10",
+                          vmin=-0.5, vmax=9.5, interpolation="nearest")
+        axes[1, 0].set_title(f"expert map (k={n_experts})")
     for col, (name, image) in enumerate(images.items(), start=1):
         axes[0, col].imshow(image, cmap="gray", vmin=0, vmax=vmax)
         where = "brain" if mask is not None else "slice"

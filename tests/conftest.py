@@ -38,3 +38,17 @@ def small_data():
     train, test = data.train, data.test
     return {"X": train.noisy[:6][crop], "y": train.clean[:6][crop],
             "X_test": test.noisy[:3][crop], "y_test": test.clean[:3][crop]}
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tiny_base, small_data, tmp_path_factory):
+    """A small fitted SMoE pipeline saved with sksmoe.save."""
+    from sklearn.pipeline import make_pipeline
+
+    import sksmoe
+    from sksmoe import EmbeddingPCA, PatchDecomposer, SparseMoEDenoiser
+
+    pipe = make_pipeline(PatchDecomposer(32, 16), EmbeddingPCA(n_components=8, input_size=32),
+                         SparseMoEDenoiser(n_experts=2, base=tiny_base, random_state=0))
+    pipe.fit(small_data["X"], small_data["y"])
+    return sksmoe.save(pipe, tmp_path_factory.mktemp("models") / "tiny_smoe.safetensors")

@@ -42,7 +42,7 @@ def locate_weights(backbone):
 
 @functools.lru_cache(maxsize=4)
 def load_backbone(backbone, weights, device):
-    """A torchvision CNN truncated before its classifier, in eval mode on ``device``.
+    """A torchvision CNN up to its last feature map (before pooling), in eval mode.
 
     Parameters
     ----------
@@ -70,7 +70,7 @@ def load_backbone(backbone, weights, device):
     except Exception as exc:
         raise ValueError(f"'{path}' is not a torchvision {backbone} checkpoint: {exc}") from exc
     if backbone == "mobilenet_v2":
-        body = torch.nn.Sequential(model.features, torch.nn.AdaptiveAvgPool2d(1))
+        body = model.features
     else:
-        body = torch.nn.Sequential(*list(model.children())[:-1])
+        body = torch.nn.Sequential(*list(model.children())[:-2])
     return body.eval().to(device)

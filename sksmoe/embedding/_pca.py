@@ -29,17 +29,49 @@ def region_features(crops, backbone, weights, input_size, batch_size, device):
             x = F.interpolate(x, size=(input_size, input_size), mode="bilinear",
                               align_corners=False)
             x = (x.clamp(0, 1).expand(-1, 3, -1, -1) - mean) / std
-            out.append(model(x).flatten(1).cpu().numpy())
+            out.append(model(x).mean(dim=(2, 3)).cpu().numpy())
     return np.concatenate(out)
+
+
+def pooled_region_features(image, boxes, masks, backbone, weights, input_size, device):
+    """CNN features of every region pooled from one pass over the whole image.
+
+    The image is resized so that a region's box side becomes ``input_size`` (as in the
+    per-crop path), the CNN runs once, and each region's feature is the average of the
+    feature map over its box (weighted by its mask, downsampled by area).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    model = load_backbone(backbone, weights, device)
+    side = float(np.median(boxes[:, 2] - boxes[:, 0]))
+    height, width = image.shape
+    size = (max(32, round(height * input_size / side)), max(32, round(width * input_size / side)))
+    mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+    with torch.inference_mode():
+        x = torch.as_tensor(image, dtype=torch.float32, device=device)[None, None]
+        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+        fmap = model((x.clamp(0, 1).expand(-1, 3, -1, -1) - mean) / std)[0]  # (C, h, w)
+        indicator = torch.zeros((len(boxes), height, width), device=device)
+        for index, (r0, c0, r1, c1) in enumerate(boxes):
+            indicator[index, r0:r1, c0:c1] = 1.0 if masks is None else torch.as_tensor(
+                masks[index], dtype=torch.float32, device=device)
+        pooled = F.interpolate(indicator[None], size=fmap.shape[1:], mode="area")[0]
+        pooled = pooled / pooled.sum(dim=(1, 2), keepdim=True).clamp(min=1e-12)
+        return torch.einsum("rhw,chw->rc", pooled, fmap).cpu().numpy()
 
 
 class EmbeddingPCA(TransformerMixin, BaseEstimator):
     """Embed each region with a pretrained ImageNet CNN and reduce the features with PCA.
 
-    Each region (its pixels, zero outside its mask) is scaled by its image's 99.5th
-    percentile, resized to ``input_size``, repeated to 3 channels, normalised with the
-    ImageNet mean and std and passed through the CNN up to its global pooling. PCA to
-    ``n_components`` is fitted on the regions seen in ``fit``.
+    Each image is scaled by its 99.5th percentile, repeated to 3 channels and normalised
+    with the ImageNet mean and std. With ``mode="crop"`` (the paper) every region (its
+    pixels, zero outside its mask) is resized to ``input_size`` and passed through the CNN
+    up to its global pooling. With ``mode="image"`` (default, about 6x faster for 48-pixel
+    patches at stride 20) the whole image is resized by the same factor, passed through the
+    CNN once, and each region's feature is the feature map averaged over its box or mask.
+    PCA to ``n_components`` is fitted on the regions seen in ``fit``.
 
     Parameters
     ----------
@@ -54,6 +86,8 @@ class EmbeddingPCA(TransformerMixin, BaseEstimator):
         in ``fit``, with a warning; ``n_components_`` records the value used.
     input_size : int, default=64
         Side of the square the regions are resized to before the CNN.
+    mode : {"image", "crop"}, default="image"
+        One CNN pass per image with pooled region features, or one pass per region.
     batch_size : int, default=256
     memory : str, joblib.Memory or None, default=None
         Caches CNN features on disk, keyed by the crops and the backbone, so that a grid
@@ -72,23 +106,30 @@ class EmbeddingPCA(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, backbone="mobilenet_v2", weights=None, n_components=256, input_size=64,
-                 batch_size=256, memory=None, device="auto"):
+                 mode="image", batch_size=256, memory=None, device="auto"):
         self.backbone = backbone
         self.weights = weights
         self.n_components = n_components
         self.input_size = input_size
+        self.mode = mode
         self.batch_size = batch_size
         self.memory = memory
         self.device = device
 
     def _features(self, X, device):
-        features = check_memory(self.memory).cache(region_features)
+        memory = check_memory(self.memory)
         weights = None if self.weights is None else str(self.weights)
         out = []
         for regions in X:
-            crops = regions.crops() / intensity_scale(regions.image)
-            out.append(features(crops.astype(np.float32), self.backbone, weights,
-                                self.input_size, self.batch_size, device))
+            image = (regions.image / intensity_scale(regions.image)).astype(np.float32)
+            if self.mode == "image":
+                out.append(memory.cache(pooled_region_features)(
+                    image, regions.boxes, regions.masks, self.backbone, weights,
+                    self.input_size, device))
+            else:
+                out.append(memory.cache(region_features)(
+                    regions.crops(image), self.backbone, weights, self.input_size,
+                    self.batch_size, device))
         return out
 
     def fit(self, X, y=None):
@@ -114,6 +155,8 @@ class EmbeddingPCA(TransformerMixin, BaseEstimator):
         if self.backbone not in BACKBONES:
             raise ValueError(f"`backbone` must be one of {sorted(BACKBONES)}, "
                              f"got {self.backbone!r}.")
+        if self.mode not in ("image", "crop"):
+            raise ValueError(f"`mode` must be 'image' or 'crop', got {self.mode!r}.")
         for name in ("n_components", "input_size", "batch_size"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or value < 1:

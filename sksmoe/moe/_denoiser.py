@@ -39,7 +39,8 @@ class SparseMoEDenoiser(BaseEstimator):
     gating : {"kmeans", "random", "position"}, default="kmeans"
         ``"kmeans"``: the paper's gate, k-means on the region embeddings; ``"random"``: a
         random expert per region; ``"position"``: HydraNet-style left-to-right bands of the
-        head (``n_experts=3`` gives left / middle / right thirds).
+        head (``n_experts=3`` gives left / middle / right thirds). With ``n_experts=1``
+        every region goes to the one expert and no embedding is needed.
     base : "bundled" or path, default="bundled"
         Pretrained DnCNN the experts start from: the model bundled with sksmoe, or a
         checkpoint path (our .safetensors or a torch state dict, read with
@@ -126,7 +127,7 @@ class SparseMoEDenoiser(BaseEstimator):
         """Expert index of every region of every image."""
         k = self.n_experts_
         if gate is None:
-            gate = self.gating
+            gate = 0 if k == 1 else self.gating
         if isinstance(gate, numbers.Integral) and not isinstance(gate, bool):
             if not 0 <= gate < k:
                 raise ValueError(f"`gate` must be in [0, {k - 1}], got {gate}.")
@@ -177,7 +178,7 @@ class SparseMoEDenoiser(BaseEstimator):
 
         self.base_state_ = state_to_numpy(base)
         self.centers_ = None
-        if self.gating == "kmeans":
+        if self.gating == "kmeans" and self.n_experts_ > 1:
             embeddings = np.concatenate([self._embedding(r) for r in X])
             self.centers_ = kmeans_centers(embeddings, self.n_experts_, self.seed_)
         labels = self._labels(X)

@@ -50,3 +50,13 @@ def test_bad_input(regions):
         EmbeddingPCA(backbone="vgg").fit(regions)
     with pytest.raises(ValueError, match="n_components"):
         EmbeddingPCA(n_components=0).fit(regions)
+
+
+def test_pooled_and_per_crop_embeddings_agree_on_gating(regions):
+    crop = EmbeddingPCA(n_components=4, input_size=32, mode="crop").fit_transform(regions)
+    pooled = EmbeddingPCA(n_components=4, input_size=32, mode="image").fit_transform(regions)
+    # the first principal axis of both describes the same regions (up to sign)
+    a, b = crop[0].embedding[:, 0], pooled[0].embedding[:, 0]
+    assert abs(np.corrcoef(a, b)[0, 1]) > 0.5
+    with pytest.raises(ValueError, match="mode"):
+        EmbeddingPCA(mode="tiles").fit(regions)

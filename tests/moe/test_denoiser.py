@@ -151,3 +151,14 @@ def test_data_free_sklearn_checks(Estimator):
     estimator_checks.check_estimator_cloneable(name, Estimator())
     estimator_checks.check_estimator_repr(name, Estimator())
     estimator_checks.check_do_not_raise_errors_in_init_or_set_params(name, Estimator())
+
+
+def test_baselines_are_one_liners(tiny_base, small_data):
+    dncnn = make_pipeline(PatchDecomposer(32, 16),
+                          SparseMoEDenoiser(n_experts=1, fine_tune="none", base=tiny_base))
+    tuned = make_pipeline(PatchDecomposer(32, 16), SparseMoEDenoiser(n_experts=1, base=tiny_base))
+    for model in (dncnn, tuned):
+        model.fit(small_data["X"], small_data["y"])
+        assert model.predict(small_data["X_test"]).shape == small_data["X_test"].shape
+    np.testing.assert_array_equal(dncnn[-1].heads_[0], dncnn[-1].base_state_["head.weight"])
+    assert not np.array_equal(tuned[-1].heads_[0], tuned[-1].base_state_["head.weight"])
