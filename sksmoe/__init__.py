@@ -11,6 +11,7 @@ _SUBMODULES = ("cli", "datasets", "decomposition", "embedding", "io", "metrics",
                "noise", "plotting")
 _ATTRIBUTES = {
     "PatchDecomposer": "decomposition",
+    "SAMDecomposer": "decomposition",
     "EmbeddingPCA": "embedding",
     "SparseMoEDenoiser": "moe",
     "save": "_persistence",

@@ -9,11 +9,12 @@ FORMAT = "sksmoe-model-1"
 
 
 def _classes():
-    from .decomposition import PatchDecomposer
+    from .decomposition import PatchDecomposer, SAMDecomposer
     from .embedding import EmbeddingPCA
     from .moe import SparseMoEDenoiser
 
-    return {cls.__name__: cls for cls in (PatchDecomposer, EmbeddingPCA, SparseMoEDenoiser)}
+    return {cls.__name__: cls for cls in (PatchDecomposer, SAMDecomposer, EmbeddingPCA,
+                                          SparseMoEDenoiser)}
 
 
 def _steps(model):

@@ -2,5 +2,6 @@
 
 from ._patch import PatchDecomposer, patch_starts
 from ._regions import Regions
+from ._segment import SAMDecomposer
 
-__all__ = ["PatchDecomposer", "Regions", "patch_starts"]
+__all__ = ["PatchDecomposer", "Regions", "SAMDecomposer", "patch_starts"]

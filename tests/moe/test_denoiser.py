@@ -10,7 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils import estimator_checks
 
 import sksmoe
-from sksmoe import EmbeddingPCA, PatchDecomposer, SparseMoEDenoiser
+from sksmoe import EmbeddingPCA, PatchDecomposer, SAMDecomposer, SparseMoEDenoiser
 from sksmoe.metrics import psnr
 
 
@@ -141,7 +141,8 @@ def test_errors(tiny_base, small_data, tmp_path):
         _pipe(tmp_path / "bad.pt").fit(small_data["X"], small_data["y"])
 
 
-@pytest.mark.parametrize("Estimator", [PatchDecomposer, EmbeddingPCA, SparseMoEDenoiser])
+@pytest.mark.parametrize("Estimator", [PatchDecomposer, SAMDecomposer, EmbeddingPCA,
+                                       SparseMoEDenoiser])
 def test_data_free_sklearn_checks(Estimator):
     name = Estimator.__name__
     estimator_checks.check_parameters_default_constructible(name, Estimator())

@@ -1,0 +1,125 @@
+"""Segmentation-based decomposition: masks inside each patch, and their inverses."""
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ..nn._normalize import intensity_scale
+from ..utils._validation import check_array
+from ._patch import patch_starts
+from ._regions import Regions, as_object_array
+
+BACKENDS = ("otsu", "slic")
+
+
+def _label_image(image, backend, n_segments):
+    """One label map per image from a classical segmenter (no weights needed)."""
+    from scipy import ndimage
+
+    x = image / intensity_scale(image)
+    if backend == "otsu":
+        from skimage.filters import threshold_multiotsu
+
+        smooth = ndimage.gaussian_filter(x, 1.0)
+        return np.digitize(smooth, threshold_multiotsu(smooth, classes=4))
+    from skimage.segmentation import slic
+
+    return slic(x, n_segments=n_segments, compactness=0.1, channel_axis=None,
+                start_label=0)
+
+
+class SAMDecomposer(TransformerMixin, BaseEstimator):
+    """Decompose images into segmented regions inside overlapping patches (SMoE Segment).
+
+    Patches are laid out as in :class:`PatchDecomposer`. Inside each patch, a segmenter gives
+    masks; each mask gives two regions, its pixels (the rest of the patch zeroed) and its
+    inverse, so that every pixel of the patch belongs to exactly one region of each pair and
+    merging averages overlaps exactly. A patch with no usable mask is one whole-patch region.
+
+    The classical backends need no weights and run everywhere: ``"otsu"`` (four multi-Otsu
+    intensity classes, background / CSF / GM / WM on T1) and ``"slic"`` (superpixels); both
+    segment each image once and cut the label map per patch.
+
+    Parameters
+    ----------
+    backend : {"otsu", "slic"}, default="otsu"
+    patch_size : int, default=48
+    stride : int, default=20
+    max_masks : int, default=3
+        Largest masks kept per patch (each gives two regions).
+    min_area : int, default=32
+        Masks, or inverses, smaller than this many pixels are skipped.
+    n_segments : int, default=200
+        Superpixels per image for ``"slic"``.
+    """
+
+    def __init__(self, backend="otsu", patch_size=48, stride=20, max_masks=3, min_area=32,
+                 n_segments=200):
+        self.backend = backend
+        self.patch_size = patch_size
+        self.stride = stride
+        self.max_masks = max_masks
+        self.min_area = min_area
+        self.n_segments = n_segments
+
+    def _check_params(self):
+        if self.backend not in BACKENDS:
+            raise ValueError(f"`backend` must be one of {BACKENDS}, got {self.backend!r}.")
+        for name in ("patch_size", "stride", "max_masks", "min_area", "n_segments"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
+        if self.stride > self.patch_size:
+            raise ValueError(f"`stride`={self.stride} must be <= `patch_size`="
+                             f"{self.patch_size}, or some pixels would belong to no patch.")
+
+    def fit(self, X, y=None):
+        """Check parameters; nothing is learned."""
+        self._check_params()
+        self.n_features_in_ = 1
+        return self
+
+    def _patch_masks(self, labels):
+        """Masks of one patch's label map, largest first, both sides >= min_area."""
+        values, counts = np.unique(labels, return_counts=True)
+        keep = (counts >= self.min_area) & (labels.size - counts >= self.min_area)
+        order = np.argsort(-counts[keep], kind="stable")[: self.max_masks]
+        return [labels == v for v in values[keep][order]]
+
+    def transform(self, X):
+        """Region sets (boxes and masks), one per image.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_images, H, W)
+
+        Returns
+        -------
+        regions : ndarray of shape (n_images,), dtype object, of :class:`Regions`
+        """
+        self._check_params()
+        X = check_array(X, "X", ndim=3)
+        p = self.patch_size
+        if min(X.shape[1:]) < p:
+            raise ValueError(f"Images of shape {X.shape[1:]} are smaller than `patch_size`={p}.")
+        rows = patch_starts(X.shape[1], p, self.stride)
+        cols = patch_starts(X.shape[2], p, self.stride)
+        out = []
+        for image in X:
+            label_map = _label_image(image, self.backend, self.n_segments)
+            boxes, masks = [], []
+            for r in rows:
+                for c in cols:
+                    patch_masks = self._patch_masks(label_map[r:r + p, c:c + p])
+                    pairs = [m for mask in patch_masks for m in (mask, ~mask)]
+                    for mask in pairs or [np.ones((p, p), dtype=bool)]:
+                        boxes.append((r, c, r + p, c + p))
+                        masks.append(mask)
+            out.append(Regions(image=image, boxes=np.array(boxes), masks=np.stack(masks)))
+        return as_object_array(out)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        return tags
