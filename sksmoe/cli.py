@@ -23,18 +23,24 @@ def _demo(args):
 
     from skimage.restoration import denoise_nl_means
 
+    from .pretrained import load_pretrained
+
     sigma_hat = estimate_sigma(noisy)
-    denoised = denoise_nl_means(noisy, h=0.8 * sigma_hat, sigma=sigma_hat, patch_size=5,
+    nl_means = denoise_nl_means(noisy, h=0.8 * sigma_hat, sigma=sigma_hat, patch_size=5,
                                 patch_distance=6, fast_mode=True)
-    name = "NL-means (scikit-image)"
+    model = load_pretrained(args.model)
+    smoe = model.predict(noisy[None])[0]
+    experts = model[-1].predict_gate(model[:-1].transform(noisy[None]))[0]
+    images = {"noisy": noisy, "NL-means": nl_means, f"SMoE (k={model[-1].n_experts_})": smoe}
     print(f"MNI152 2009a T1 (nilearn), axial slice {args.slice}, {args.noise}% Rician noise "
-          f"(sigma {sigma:.4f}, estimated {sigma_hat:.4f})")
-    print(f"{'':24s} {'PSNR brain':>11s} {'SSIM brain':>11s} {'PSNR slice':>11s}")
-    for label, image in (("noisy", noisy), (name, denoised)):
-        print(f"{label:24s} {psnr(clean, image, mask):11.2f} {ssim(clean, image, mask):11.4f}"
-              f" {psnr(clean, image):11.2f}")
-    out = save_comparison(args.output, clean, {"noisy": noisy, name: denoised}, mask=mask,
-                          overwrite=True)
+          f"(sigma {sigma:.4f}, estimated {sigma_hat:.4f}); NL-means is scikit-image's "
+          "with the estimated sigma")
+    print(f"{'':14s} {'PSNR brain':>11s} {'SSIM brain':>11s} {'PSNR slice':>11s}")
+    for label, image in images.items():
+        print(f"{label.split()[0]:14s} {psnr(clean, image, mask):11.2f} "
+              f"{ssim(clean, image, mask):11.4f} {psnr(clean, image):11.2f}")
+    out = save_comparison(args.output, clean, images, mask=mask, expert_map=experts,
+                          n_experts=model[-1].n_experts_, overwrite=True)
     print(f"wrote {out}")
     return 0
 
@@ -81,8 +87,11 @@ def main(argv=None):
         "demo", help="denoise a bundled MRI slice with simulated noise and plot the result")
     demo.add_argument("--output", type=Path, default=Path("demo.png"), help="PNG to write")
     demo.add_argument("--noise", type=float, default=5.0, help="Rician noise, percent")
-    demo.add_argument("--slice", type=int, default=80, help="axial slice of the template")
+    demo.add_argument("--slice", type=int, default=104,
+                      help="axial slice of the template (default: one of the test split)")
     demo.add_argument("--seed", type=int, default=0, help="noise seed")
+    demo.add_argument("--model", type=Path, default=None,
+                      help="model saved with sksmoe.save (default: the bundled SMoE)")
     demo.set_defaults(run=_demo)
     den = commands.add_parser(
         "denoise", help="denoise a NIfTI, MINC, DICOM, PNG or TIFF image slice by slice",

@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 
 
-def save_comparison(path, clean, images, *, mask=None, expert_map=None, overwrite=False):
+def save_comparison(path, clean, images, *, mask=None, expert_map=None, n_experts=None,
+                    overwrite=False):
     """Save a PNG with the clean image, each image, and each image's absolute error.
 
     Parameters
@@ -20,6 +21,8 @@ def save_comparison(path, clean, images, *, mask=None, expert_map=None, overwrit
         If given, titles show the PSNR inside the mask (e.g. the brain).
     expert_map : ndarray of int of shape (H, W), optional
         Expert of each pixel (``SparseMoEDenoiser.predict_gate``), shown under the clean image.
+    n_experts : int, optional
+        Number of experts of the model, for the expert map's title.
     overwrite : bool, default=False
         Replace ``path`` if it exists.
 
@@ -44,10 +47,11 @@ def save_comparison(path, clean, images, *, mask=None, expert_map=None, overwrit
     axes[0, 0].imshow(clean, cmap="gray", vmin=0, vmax=vmax)
     axes[0, 0].set_title("clean")
     if expert_map is not None:
-        n_experts = int(expert_map.max()) + 1
+        used = np.unique(expert_map[clean > 0])
         axes[1, 0].imshow(np.where(clean > 0, expert_map, np.nan), cmap="tab10",
                           vmin=-0.5, vmax=9.5, interpolation="nearest")
-        axes[1, 0].set_title(f"expert map (k={n_experts})")
+        total = f" of {n_experts}" if n_experts else ""
+        axes[1, 0].set_title(f"expert map ({len(used)}{total} experts in the brain)")
     for col, (name, image) in enumerate(images.items(), start=1):
         axes[0, col].imshow(image, cmap="gray", vmin=0, vmax=vmax)
         where = "brain" if mask is not None else "slice"

@@ -2,7 +2,10 @@ import re
 import subprocess
 import sys
 
+import numpy as np
+
 from sksmoe.cli import main
+from sksmoe.io import Volume
 
 
 def test_import_is_lazy():
@@ -11,9 +14,9 @@ def test_import_is_lazy():
     assert out.stdout.strip() == "[]"
 
 
-def test_demo_denoises_and_writes_png(tmp_path, capsys):
+def test_demo_denoises_and_writes_png(tmp_path, capsys, tiny_model_path):
     out = tmp_path / "demo.png"
-    assert main(["demo", "--output", str(out)]) == 0
+    assert main(["demo", "--output", str(out), "--model", str(tiny_model_path)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = capsys.readouterr().out
     rows = {line.split()[0]: [float(v) for v in re.findall(r"\d+\.\d+", line)]
@@ -26,3 +29,51 @@ def test_demo_reports_bad_input(tmp_path, capsys):
     assert main(["demo", "--output", str(tmp_path / "x.png"), "--slice", "500"]) == 2
     assert "slice" in capsys.readouterr().err
     assert main(["demo", "--output", str(tmp_path / "missing" / "x.png")]) == 2
+
+
+def _volume(small_data, dtype=np.int16):
+    data = np.moveaxis(small_data["X_test"], 0, -1)  # (H, W, 3 slices)
+    return (data * 1000).astype(dtype)
+
+
+def test_denoise_nifti_keeps_geometry_and_dtype(tmp_path, small_data, tiny_model_path):
+    from sksmoe.io import read_image, write_image
+
+    affine = np.diag([0.9, 0.9, 3.0, 1.0])
+    affine[:3, 3] = (-40, 12, 7)
+    src = write_image(tmp_path / "in.nii.gz", _volume(small_data),
+                      like=Volume(_volume(small_data), affine=affine))
+    out = tmp_path / "out.nii.gz"
+    assert main(["denoise", str(src), str(out), "--model", str(tiny_model_path)]) == 0
+    result = read_image(out)
+    assert result.data.shape == _volume(small_data).shape and result.data.dtype == np.int16
+    np.testing.assert_allclose(result.affine, affine)
+    assert not np.array_equal(result.data, _volume(small_data))
+    # refuses to overwrite OUT, and never writes over IN
+    assert main(["denoise", str(src), str(out), "--model", str(tiny_model_path)]) == 2
+    assert main(["denoise", str(src), str(src), "--model", str(tiny_model_path),
+                 "--overwrite"]) == 2
+    assert main(["denoise", str(src), str(out), "--model", str(tiny_model_path),
+                 "--overwrite", "--axis", "2"]) == 0
+
+
+def test_denoise_png_and_bad_input(tmp_path, small_data, tiny_model_path, capsys):
+    import nibabel as nib
+
+    from sksmoe.io import read_image, write_image
+
+    src = write_image(tmp_path / "slice.png", _volume(small_data, np.uint16)[:, :, 0])
+    out = tmp_path / "den.png"
+    assert main(["denoise", str(src), str(out), "--model", str(tiny_model_path)]) == 0
+    assert read_image(out).data.dtype == np.uint16
+    model = ["--model", str(tiny_model_path)]
+    assert main(["denoise", str(tmp_path / "missing.nii"), str(tmp_path / "o.nii")] + model) == 2
+    (tmp_path / "x.txt").write_text("hello")
+    assert main(["denoise", str(tmp_path / "x.txt"), str(tmp_path / "o.nii")] + model) == 2
+    nan = np.full((64, 64, 2), np.nan, np.float32)
+    nib.save(nib.Nifti1Image(nan, np.eye(4)), tmp_path / "nan.nii")
+    assert main(["denoise", str(tmp_path / "nan.nii"), str(tmp_path / "o.nii")] + model) == 2
+    nib.save(nib.Nifti1Image(np.zeros(70, np.float32), np.eye(4)), tmp_path / "line.nii")
+    assert main(["denoise", str(tmp_path / "line.nii"), str(tmp_path / "o.nii")] + model) == 2
+    err = capsys.readouterr().err
+    assert "missing.nii" in err and "NaN" in err

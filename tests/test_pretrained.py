@@ -1,0 +1,53 @@
+"""End-to-end tests of the bundled model on held-out data (never seen in training)."""
+
+import json
+
+import numpy as np
+import pytest
+
+import sksmoe
+from sksmoe.datasets import make_brainweb_dataset, make_real_dataset
+from sksmoe.metrics import psnr
+from sksmoe.pretrained import HERE
+
+
+@pytest.fixture(scope="module")
+def model():
+    return sksmoe.load_pretrained()
+
+
+@pytest.fixture(scope="module")
+def test_slices():
+    return make_brainweb_dataset(("T1", "T2"), noise_levels=(3, 5), rf_levels=(20,),
+                                 slice_step=4, random_state=1).test
+
+
+def test_model_card_matches_the_bundled_files(model):
+    card = json.loads((HERE / "smoe_patch.json").read_text())
+    assert card["k_chosen_on_validation"] == model[-1].n_experts_
+    base_card = json.loads((HERE / "dncnn10x32.json").read_text())
+    assert base_card["steps"] > 0 and "python -m sksmoe.training" in base_card["command"]
+
+
+def test_bundled_smoe_denoises_held_out_slices(model, test_slices):
+    denoised = model.predict(test_slices.noisy)
+    gain = (psnr(test_slices.clean, denoised, test_slices.mask)
+            - psnr(test_slices.clean, test_slices.noisy, test_slices.mask))
+    levels = test_slices.meta.noise_percent.to_numpy()
+    assert gain[levels == 3].mean() > 4.0  # dB, brain mask
+    assert gain[levels == 5].mean() > 6.0
+    assert gain.min() > 2.0
+
+
+def test_bundled_smoe_on_the_real_slice(model):
+    real = make_real_dataset("dipy-t1", (5,))
+    gain = psnr(real.clean, model.predict(real.noisy), real.mask) - psnr(
+        real.clean, real.noisy, real.mask)
+    assert gain.min() > 3.0
+
+
+def test_denoise_slice_and_stack(model, test_slices):
+    one = sksmoe.denoise(test_slices.noisy[0], model)
+    stack = sksmoe.denoise(test_slices.noisy[:3], model, batch_size=2)
+    assert one.shape == test_slices.noisy[0].shape and stack.shape == (3, 197, 233)
+    np.testing.assert_allclose(one, stack[0], rtol=1e-5, atol=1e-5)
