@@ -171,6 +171,7 @@ class SparseMoEDenoiser(BaseEstimator):
         y = self._check_targets(X, y)
         rng = check_random_state(self.random_state)
         self.seed_ = int(rng.randint(2**31 - 1))
+        self._trunk_cache = {}
         self.device_ = resolve_device(self.device)
         self.n_experts_ = int(self.n_experts)
         base = self._load_base()
@@ -215,23 +216,28 @@ class SparseMoEDenoiser(BaseEstimator):
         return y
 
     # ------------------------------------------------------------------ predict
-    def _experts(self, device):
-        """Torch modules: the trunk model and, per expert, the model to run."""
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_trunk_cache", None)  # torch modules are rebuilt from numpy weights
+        return state
+
+    def _residual_function(self, device):
+        """A function mapping a batch (n, 1, h, w) to every expert's residual (n, k, h, w)."""
         import torch
+        import torch.nn.functional as F
 
         from ..nn._checkpoint import model_from_numpy
 
         if self.expert_states_ is not None:
-            return [model_from_numpy(s, device) for s in self.expert_states_]
-        models = []
-        for head, bias in zip(self.heads_, self.head_biases_):
-            model = model_from_numpy(self.base_state_, device)
-            with torch.no_grad():
-                model.head.weight.copy_(torch.from_numpy(head))
-                if model.head.bias is not None:
-                    model.head.bias.fill_(float(bias))
-            models.append(model)
-        return models
+            models = [model_from_numpy(s, device) for s in self.expert_states_]
+            return lambda batch: torch.cat([m(batch) for m in models], dim=1)
+        cache = self.__dict__.setdefault("_trunk_cache", {})
+        if device not in cache:  # the trunk is fixed after fit; heads are read every call
+            cache[device] = model_from_numpy(self.base_state_, device).trunk
+        trunk = cache[device]
+        weight = torch.from_numpy(self.heads_[:, 0]).to(device)
+        bias = torch.from_numpy(self.head_biases_).to(device)
+        return lambda batch: F.conv2d(trunk(batch), weight, bias, padding=1)
 
     def predict(self, X, gate=None):
         """Denoise the images the region sets come from.
@@ -253,21 +259,21 @@ class SparseMoEDenoiser(BaseEstimator):
         X = check_regions(X)
         device = resolve_device(self.device)
         labels = self._labels(X, gate, seed_offset=1)
-        models = self._experts(device)
-        shared_trunk = self.expert_states_ is None
+        residual = self._residual_function(device)
         out = []
         with torch.inference_mode():
             for regions, regions_labels in zip(X, labels):
                 scale = intensity_scale(regions.image)
                 x = regions.image.astype(np.float32) / scale
                 if self.context == "region":
-                    denoised = _denoise_regions(models, regions, regions_labels, x, device)
+                    denoised = _denoise_regions(residual, regions, regions_labels, x, device)
                 else:
-                    residuals = _expert_residuals(models, x, device, shared_trunk)
+                    image = torch.from_numpy(x)[None, None].to(device)
+                    residuals = residual(image)[0].cpu().numpy()
                     coverage = regions.coverage(regions_labels, self.n_experts_)
                     total = coverage.sum(axis=0)
-                    weights = np.divide(coverage, total, out=np.full_like(coverage, 1 / len(
-                        models)), where=total > 0)
+                    weights = np.divide(coverage, total, where=total > 0,
+                                        out=np.full_like(coverage, 1 / self.n_experts_))
                     denoised = x - (weights * residuals).sum(axis=0)
                 out.append(denoised * scale)
         return np.stack(out).astype(np.float32)
@@ -292,31 +298,15 @@ class SparseMoEDenoiser(BaseEstimator):
         return float(np.mean(psnr(y, self.predict(X))))
 
 
-def _expert_residuals(models, x, device, shared_trunk):
-    """Residual predicted by each expert on the whole image, shape (k, H, W)."""
-    import torch
-    import torch.nn.functional as F
-
-    image = torch.from_numpy(x)[None, None].to(device)
-    if shared_trunk:
-        features = models[0].trunk(image)
-        weight = torch.cat([m.head.weight for m in models])
-        bias = torch.cat([m.head.bias for m in models]) if models[0].head.bias is not None \
-            else None
-        return F.conv2d(features, weight, bias, padding=1)[0].cpu().numpy()
-    return np.stack([m(image)[0, 0].cpu().numpy() for m in models])
-
-
-def _denoise_regions(models, regions, labels, x, device, batch_size=64):
+def _denoise_regions(residual, regions, labels, x, device, batch_size=64):
     """The paper's path: each region denoised alone by its expert, then merged."""
     import torch
 
     crops = regions.crops(x).astype(np.float32)
     denoised = np.empty_like(crops)
-    for expert in np.unique(labels):
-        index = np.flatnonzero(labels == expert)
-        for start in range(0, len(index), batch_size):
-            chunk = index[start:start + batch_size]
-            batch = torch.from_numpy(crops[chunk])[:, None].to(device)
-            denoised[chunk] = (batch - models[expert](batch))[:, 0].cpu().numpy()
+    for start in range(0, len(crops), batch_size):
+        batch = torch.from_numpy(crops[start:start + batch_size])[:, None].to(device)
+        chosen = torch.from_numpy(labels[start:start + batch_size]).to(device)
+        own = residual(batch)[torch.arange(len(batch), device=device), chosen]
+        denoised[start:start + batch_size] = (batch[:, 0] - own).cpu().numpy()
     return regions.merge(denoised, image=x)
