@@ -77,3 +77,15 @@ def test_denoise_png_and_bad_input(tmp_path, small_data, tiny_model_path, capsys
     assert main(["denoise", str(tmp_path / "line.nii"), str(tmp_path / "o.nii")] + model) == 2
     err = capsys.readouterr().err
     assert "missing.nii" in err and "NaN" in err
+
+
+def test_denoise_dicom_series_folder(tmp_path, small_data, tiny_model_path):
+    from sksmoe.io import read_image, write_image
+
+    src = write_image(str(tmp_path / "series") + "/", _volume(small_data, np.uint16))
+    out = tmp_path / "denoised"
+    assert main(["denoise", str(src), str(out), "--model", str(tiny_model_path)]) == 0
+    result, original = read_image(out), read_image(src)
+    assert out.is_dir() and result.data.shape == original.data.shape
+    np.testing.assert_allclose(result.affine, original.affine)
+    assert result.header[0].PatientID == original.header[0].PatientID
