@@ -1,11 +1,9 @@
 """Overlapping square patches that cover every pixel."""
 
-import numbers
-
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..utils._validation import check_array
+from ..utils._validation import check_array, check_positive_int
 from ._regions import Regions, as_object_array
 
 
@@ -50,9 +48,7 @@ class PatchDecomposer(TransformerMixin, BaseEstimator):
 
     def _check_params(self):
         for name in ("patch_size", "stride"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
+            check_positive_int(getattr(self, name), name)
         if self.stride > self.patch_size:
             raise ValueError(f"`stride`={self.stride} must be <= `patch_size`="
                              f"{self.patch_size}, or some pixels would belong to no patch.")
@@ -84,11 +80,15 @@ class PatchDecomposer(TransformerMixin, BaseEstimator):
         """
         self._check_params()
         X = self._check_images(X)
-        p = self.patch_size
-        rows = patch_starts(X.shape[1], p, self.stride)
-        cols = patch_starts(X.shape[2], p, self.stride)
-        boxes = np.array([(r, c, r + p, c + p) for r in rows for c in cols])
+        boxes = self._boxes(X.shape[1:])
         return as_object_array([Regions(image=image, boxes=boxes) for image in X])
+
+    def _boxes(self, shape):
+        """``(row0, col0, row1, col1)`` of every patch of an image of this shape."""
+        p = self.patch_size
+        rows = patch_starts(shape[0], p, self.stride)
+        cols = patch_starts(shape[1], p, self.stride)
+        return np.array([(r, c, r + p, c + p) for r in rows for c in cols])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

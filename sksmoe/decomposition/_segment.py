@@ -1,13 +1,10 @@
 """Segmentation-based decomposition: masks inside each patch, and their inverses."""
 
-import numbers
-
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..nn._normalize import intensity_scale
-from ..utils._validation import check_array
-from ._patch import patch_starts
+from ..utils._validation import check_positive_int
+from ._patch import PatchDecomposer
 from ._regions import Regions, as_object_array
 
 BACKENDS = ("otsu", "slic")
@@ -29,7 +26,7 @@ def _label_image(image, backend, n_segments):
                 start_label=0)
 
 
-class SAMDecomposer(TransformerMixin, BaseEstimator):
+class SAMDecomposer(PatchDecomposer):
     """Decompose images into segmented regions inside overlapping patches (SMoE Segment).
 
     Patches are laid out as in :class:`PatchDecomposer`. Inside each patch, a segmenter gives
@@ -66,19 +63,9 @@ class SAMDecomposer(TransformerMixin, BaseEstimator):
     def _check_params(self):
         if self.backend not in BACKENDS:
             raise ValueError(f"`backend` must be one of {BACKENDS}, got {self.backend!r}.")
-        for name in ("patch_size", "stride", "max_masks", "min_area", "n_segments"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
-        if self.stride > self.patch_size:
-            raise ValueError(f"`stride`={self.stride} must be <= `patch_size`="
-                             f"{self.patch_size}, or some pixels would belong to no patch.")
-
-    def fit(self, X, y=None):
-        """Check parameters; nothing is learned."""
-        self._check_params()
-        self.n_features_in_ = 1
-        return self
+        for name in ("max_masks", "min_area", "n_segments"):
+            check_positive_int(getattr(self, name), name)
+        super()._check_params()
 
     def _patch_masks(self, labels):
         """Masks of one patch's label map, largest first, both sides >= min_area."""
@@ -99,27 +86,18 @@ class SAMDecomposer(TransformerMixin, BaseEstimator):
         regions : ndarray of shape (n_images,), dtype object, of :class:`Regions`
         """
         self._check_params()
-        X = check_array(X, "X", ndim=3)
-        p = self.patch_size
-        if min(X.shape[1:]) < p:
-            raise ValueError(f"Images of shape {X.shape[1:]} are smaller than `patch_size`={p}.")
-        rows = patch_starts(X.shape[1], p, self.stride)
-        cols = patch_starts(X.shape[2], p, self.stride)
+        X = self._check_images(X)
+        patches = self._boxes(X.shape[1:])
+        whole = np.ones((self.patch_size,) * 2, dtype=bool)
         out = []
         for image in X:
             label_map = _label_image(image, self.backend, self.n_segments)
             boxes, masks = [], []
-            for r in rows:
-                for c in cols:
-                    patch_masks = self._patch_masks(label_map[r:r + p, c:c + p])
-                    pairs = [m for mask in patch_masks for m in (mask, ~mask)]
-                    for mask in pairs or [np.ones((p, p), dtype=bool)]:
-                        boxes.append((r, c, r + p, c + p))
-                        masks.append(mask)
+            for box in patches:
+                r0, c0, r1, c1 = box
+                patch_masks = self._patch_masks(label_map[r0:r1, c0:c1])
+                pairs = [m for mask in patch_masks for m in (mask, ~mask)] or [whole]
+                boxes += [box] * len(pairs)
+                masks += pairs
             out.append(Regions(image=image, boxes=np.array(boxes), masks=np.stack(masks)))
         return as_object_array(out)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        return tags

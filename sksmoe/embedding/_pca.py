@@ -1,6 +1,5 @@
 """Embed regions with an ImageNet CNN, then reduce with PCA (the paper's gate input)."""
 
-import numbers
 import warnings
 
 import numpy as np
@@ -10,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted, check_memory
 from ..decomposition._regions import as_object_array, check_regions
 from ..nn._normalize import intensity_scale
 from ..utils._torch import resolve_device
+from ..utils._validation import check_positive_int
 from ._backbones import BACKBONES, IMAGENET_MEAN, IMAGENET_STD, load_backbone
 
 
@@ -158,9 +158,7 @@ class EmbeddingPCA(TransformerMixin, BaseEstimator):
         if self.mode not in ("image", "crop"):
             raise ValueError(f"`mode` must be 'image' or 'crop', got {self.mode!r}.")
         for name in ("n_components", "input_size", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
+            check_positive_int(getattr(self, name), name)
         self.device_ = resolve_device(self.device)
         per_image = self._features(X, self.device_)
         features = np.concatenate(per_image)

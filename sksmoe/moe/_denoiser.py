@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..decomposition._regions import check_regions
 from ..nn._normalize import intensity_scale
 from ..utils._torch import resolve_device
-from ..utils._validation import check_array
+from ..utils._validation import check_array, check_positive_int
 from ._gating import kmeans_centers, nearest_center, position_labels
 
 GATINGS = ("kmeans", "random", "position")
@@ -104,9 +104,7 @@ class SparseMoEDenoiser(BaseEstimator):
                 raise ValueError(f"`{name}` must be one of {allowed}, "
                                  f"got {getattr(self, name)!r}.")
         for name in ("n_experts", "pixels_per_region", "max_steps", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
+            check_positive_int(getattr(self, name), name)
         for name in ("alpha", "learning_rate"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:

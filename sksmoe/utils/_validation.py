@@ -59,6 +59,13 @@ def check_same_shape(a, b, name_a, name_b):
         )
 
 
+def check_positive_int(value, name):
+    """Return ``value`` if it is an int >= 1 (bool excluded), else raise ``ValueError``."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
+    return int(value)
+
+
 def check_non_negative(value, name):
     """Return ``value`` as float if it is a finite number >= 0, else raise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
