@@ -10,6 +10,10 @@ Training data (never the validation or test slices): axial slices of the train s
 every simulated contrast, with an RF field of a random level in 0-40%, Rician noise of a
 random level drawn uniformly in ``--noise-range`` percent, random flips, rotations and
 intensity scaling, and patches centred on the brain 80% of the time.
+
+The learning-curve log (``<workdir>/<name>.log.jsonl``) and the model card report
+``cpu_hours``: wall-clock hours spent in training steps on this 2-core machine, validation
+excluded, summed over resumed runs.
 """
 
 import argparse
