@@ -1,6 +1,5 @@
 """DnCNN (Zhang et al. 2017): a residual denoiser, split into a trunk and a last layer."""
 
-import torch
 from torch import nn
 
 
@@ -78,13 +77,3 @@ def dncnn_from_state_dict(state_dict):
         module.load_state_dict(params)
     return model
 
-
-def trunk_features(model, images, *, batch_size=8):
-    """Run the trunk on images of shape (n, H, W) and return features (n, width, H, W)."""
-    device = next(model.parameters()).device
-    outputs = []
-    with torch.inference_mode():
-        for start in range(0, len(images), batch_size):
-            batch = torch.as_tensor(images[start:start + batch_size], dtype=torch.float32)
-            outputs.append(model.trunk(batch[:, None].to(device)).cpu())
-    return torch.cat(outputs)
