@@ -142,7 +142,7 @@ def learning_rate(step, steps, peak):
     if step < warmup:
         return peak * (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, steps - warmup))
-    return peak * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * progress)))
+    return float(peak * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * progress))))
 
 
 def save_weights(model, path):

@@ -1,0 +1,34 @@
+import json
+
+import numpy as np
+import torch
+
+from sksmoe.training import PatchSampler, learning_rate, main
+
+
+def test_sampler_draws_clean_and_noisy_patches():
+    sampler = PatchSampler(patch_size=32, noise_range=(5.0, 5.0), seed=0)
+    noisy, clean = sampler.sample(8)
+    assert noisy.shape == clean.shape == (8, 1, 32, 32) and noisy.dtype == np.float32
+    assert 0.02 < np.std(noisy - clean) < 0.1  # 5% of a reference near 1, scaled 0.8-1.25
+
+
+def test_learning_rate_is_a_plain_float_schedule():
+    rates = [learning_rate(s, 100, 1e-3) for s in range(100)]
+    assert all(type(r) is float for r in rates)
+    assert max(rates) <= 1e-3 and rates[-1] < 0.05 * max(rates)
+
+
+def test_training_resumes_from_its_checkpoint(tmp_path, capsys):
+    common = ["--name", "t", "--depth", "3", "--width", "4", "--batch-size", "4",
+              "--patch-size", "32", "--validate-every", "2", "--checkpoint-every", "1",
+              "--workdir", str(tmp_path / "work"), "--out", str(tmp_path / "out")]
+    assert main(["--steps", "2"] + common) == 0
+    state = torch.load(tmp_path / "work" / "t.ckpt", weights_only=True)
+    assert state["step"] == 2
+    assert main(["--steps", "3"] + common) == 0
+    assert "resumed" in capsys.readouterr().out
+    card = json.loads((tmp_path / "out" / "t.json").read_text())
+    assert card["steps"] == 3 and set(card["validation_brain_psnr"]) == {"1", "3", "5", "7", "9"}
+    log = (tmp_path / "work" / "t.log.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in log] == [2, 3]
