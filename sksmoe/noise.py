@@ -27,9 +27,9 @@ def _background(image):
     return image[~head]
 
 
-def _sigma_background(image):
+def _sigma_background(background):
     """Rayleigh background: the median of Rayleigh(sigma) is sigma * sqrt(2 ln 2)."""
-    return float(np.median(_background(image)) / _RAYLEIGH_MEDIAN)
+    return float(np.median(background) / _RAYLEIGH_MEDIAN)
 
 
 def _sigma_wavelet(image):
@@ -98,7 +98,9 @@ def estimate_sigma(image, method="auto"):
         return np.array([estimate_sigma(i, method) for i in image])
     if min(image.shape) < 8:
         raise ValueError(f"`image` must be at least 8x8 pixels, got {image.shape}.")
-    if method == "auto":
-        enough = _background(image).size >= _MIN_BACKGROUND
-        method = "background" if enough else "wavelet"
-    return _sigma_background(image) if method == "background" else _sigma_wavelet(image)
+    if method == "wavelet":
+        return _sigma_wavelet(image)
+    background = _background(image)
+    if method == "auto" and background.size < _MIN_BACKGROUND:
+        return _sigma_wavelet(image)
+    return _sigma_background(background)

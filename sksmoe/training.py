@@ -46,15 +46,13 @@ class PatchSampler:
 
     def __init__(self, patch_size=48, noise_range=(0.0, 12.0), rf_max=40.0, seed=0):
         from .datasets import load_mni152, mni152_contrast, rf_field
-        from .datasets._make import split_slices
+        from .datasets._make import mni152_slice_splits
         from .nn._normalize import intensity_scale
 
         self.patch_size, self.noise_range, self.rf_max = patch_size, noise_range, rf_max
         self.rng = np.random.default_rng(seed)
         mask = load_mni152().mask
-        area = mask.sum(axis=(0, 1))
-        candidates = np.flatnonzero(area >= 0.1 * area.max())
-        slices = split_slices(np.arange(candidates[0], candidates[-1] + 1))["train"]
+        slices = mni152_slice_splits()["train"]
         self.images, self.references, self.masks, self.fields = [], [], [], []
         for contrast in CONTRASTS:
             volume, reference = mni152_contrast(contrast)

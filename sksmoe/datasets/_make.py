@@ -62,6 +62,17 @@ def split_slices(indices, block_sizes=(12, 4, 8), gap=10):
     }
 
 
+def mni152_slice_splits(axis=2, block_sizes=(12, 4, 8), gap=10, min_brain_fraction=0.1):
+    """Train / validation / test slice indices of the MNI152 brain along ``axis``.
+
+    Slices whose brain area is below ``min_brain_fraction`` of the largest are skipped;
+    the rest are split by :func:`split_slices`.
+    """
+    area = np.moveaxis(load_mni152().mask, axis, 0).sum(axis=(1, 2))
+    candidates = np.flatnonzero(area >= min_brain_fraction * area.max())
+    return split_slices(np.arange(candidates[0], candidates[-1] + 1), block_sizes, gap)
+
+
 def _image_seed(seed, *parts):
     return np.random.SeedSequence([seed, *parts])
 
@@ -150,10 +161,7 @@ def make_brainweb_dataset(
     seed = int(as_generator(random_state).integers(2**31))
 
     mask_volume = np.moveaxis(load_mni152().mask, axis, 0)
-    area = mask_volume.sum(axis=(1, 2))
-    candidates = np.flatnonzero(area >= min_brain_fraction * area.max())
-    candidates = np.arange(candidates[0], candidates[-1] + 1)
-    slices = split_slices(candidates, block_sizes, gap)
+    slices = mni152_slice_splits(axis, block_sizes, gap, min_brain_fraction)
 
     data = Bunch()
     for split_id, split in enumerate(SPLITS):

@@ -75,16 +75,7 @@ class SAMDecomposer(PatchDecomposer):
         return [labels == v for v in values[keep][order]]
 
     def transform(self, X):
-        """Region sets (boxes and masks), one per image.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_images, H, W)
-
-        Returns
-        -------
-        regions : ndarray of shape (n_images,), dtype object, of :class:`Regions`
-        """
+        """Region sets with masks, one per image (see :meth:`PatchDecomposer.transform`)."""
         self._check_params()
         X = self._check_images(X)
         patches = self._boxes(X.shape[1:])
