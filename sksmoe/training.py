@@ -74,10 +74,14 @@ class PatchSampler:
         self.rng.bit_generator.state = json.loads(state)
 
     def sample(self, batch_size):
-        """Return noisy and clean patches, float32 arrays of shape (batch, 1, p, p)."""
+        """Return noisy and clean patches, float32 arrays of shape (batch, 1, p, p), and the
+        noise level of each patch, shape (batch,), multiplied by a random factor of about
+        +/- 3% (the error of :func:`~sksmoe.noise.estimate_sigma`, which gives it at
+        inference)."""
         p, rng = self.patch_size, self.rng
         noisy = np.empty((batch_size, 1, p, p), np.float32)
         clean = np.empty_like(noisy)
+        sigmas = np.empty(batch_size, np.float32)
         for b in range(batch_size):
             i = rng.integers(len(self.images))
             image = self.images[i]
@@ -99,7 +103,8 @@ class PatchSampler:
             clean[b, 0] = patch
             noisy[b, 0] = np.hypot(patch + sigma * rng.standard_normal(patch.shape),
                                    sigma * rng.standard_normal(patch.shape))
-        return noisy, clean
+            sigmas[b] = sigma * np.exp(0.03 * rng.standard_normal())
+        return noisy, clean, sigmas
 
 
 def validation_set(n_slices=4, seed=0):
@@ -117,15 +122,15 @@ def evaluate(model, noisy, clean, mask, meta):
     import torch
 
     from .metrics import psnr
-    from .nn._normalize import intensity_scale
+    from .nn._normalize import network_input
 
     model.eval()
     denoised = []
     with torch.inference_mode():
         for image in noisy:
-            scale = intensity_scale(image)
-            x = torch.from_numpy(image / scale)[None, None]
-            denoised.append((x - model(x))[0, 0].numpy() * scale)
+            x, scale, sigma = network_input(image, model.noise_channel)
+            x = torch.from_numpy(x)[None, None]
+            denoised.append((x - model(x, sigma))[0, 0].numpy() * scale)
     scores = psnr(clean, np.stack(denoised), mask)
     return {f"{p:g}": float(scores[(meta.noise_percent == p).to_numpy()].mean())
             for p in VALIDATION_LEVELS}
@@ -151,8 +156,30 @@ def save_weights(model, path):
                if v.is_floating_point() else v.detach().cpu().contiguous()
                for k, v in model.state_dict().items()}
     save_file(tensors, str(path), metadata={"depth": str(model.depth), "width": str(model.width),
-                                            "bias": str(model.bias)})
+                                            "bias": str(model.bias),
+                                            "noise_channel": str(model.noise_channel)})
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def initialise(model, path):
+    """Copy the weights of the DnCNN at ``path`` into ``model``; returns their CPU-seconds.
+
+    A blind model can start a noise-conditioned one: the weights of the noise channel start
+    at zero, so training starts from the blind model's function.
+    """
+    import torch
+
+    from .nn._checkpoint import load_dncnn
+
+    source = load_dncnn(path).state_dict()
+    first = source["trunk.0.weight"]
+    if model.noise_channel and first.shape[1] == 1:
+        source["trunk.0.weight"] = torch.cat([first, torch.zeros_like(first)], dim=1)
+    model.load_state_dict(source)
+    seconds = 0.0
+    if path.suffix == ".ckpt":
+        seconds = float(torch.load(path, weights_only=True).get("seconds", 0.0))
+    return seconds
 
 
 def fit_smoe(argv):
@@ -253,6 +280,11 @@ def main(argv=None):
     parser.add_argument("--patch-size", type=int, default=48)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--noise-range", type=float, nargs=2, default=(0.0, 12.0))
+    parser.add_argument("--noise-channel", action="store_true",
+                        help="condition the network on the estimated noise level (FFDNet-style)")
+    parser.add_argument("--init", type=Path,
+                        help="start from these weights (a run's .ckpt or .safetensors); its "
+                             "CPU-hours count towards this run's")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--validate-every", type=int, default=250)
     parser.add_argument("--checkpoint-every", type=int, default=100)
@@ -264,7 +296,7 @@ def main(argv=None):
     args.workdir.mkdir(parents=True, exist_ok=True)
     checkpoint = args.workdir / f"{args.name}.ckpt"
     log_path = args.workdir / f"{args.name}.log.jsonl"
-    model = DnCNN(args.depth, args.width)
+    model = DnCNN(args.depth, args.width, noise_channel=args.noise_channel)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     sampler = PatchSampler(args.patch_size, tuple(args.noise_range), seed=args.seed)
     step, seconds = 0, 0.0
@@ -275,6 +307,9 @@ def main(argv=None):
         sampler.set_state(state["sampler"])
         step, seconds = state["step"], state["seconds"]
         print(f"resumed from {checkpoint} at step {step} ({seconds / 3600:.2f} CPU-hours)")
+    elif args.init is not None:
+        seconds = initialise(model, args.init)
+        print(f"initialised from {args.init} ({seconds / 3600:.2f} CPU-hours)")
     val = validation_set()
 
     def save_checkpoint():
@@ -289,11 +324,10 @@ def main(argv=None):
     while step < args.steps:
         model.train()
         start = time.perf_counter()
-        noisy, clean = sampler.sample(args.batch_size)
-        noisy, clean = torch.from_numpy(noisy), torch.from_numpy(clean)
+        noisy, clean, sigma = map(torch.from_numpy, sampler.sample(args.batch_size))
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, args.steps, args.lr)
-        loss = torch.nn.functional.mse_loss(model(noisy), noisy - clean)
+        loss = torch.nn.functional.mse_loss(model(noisy, sigma), noisy - clean)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -318,7 +352,9 @@ def main(argv=None):
     weights = args.out / f"{args.name}.safetensors"
     digest = save_weights(model, weights)
     card = {
-        "model": f"DnCNN depth {args.depth}, width {args.width}, batch norm, residual output",
+        "model": f"DnCNN depth {args.depth}, width {args.width}, batch norm, residual output"
+                 + (", noise level as a second input channel" if args.noise_channel else ""),
+        "init": args.init and args.init.name,
         "command": "python -m sksmoe.training " + " ".join(shlex.quote(a) for a in argv),
         "data": "BrainWeb-style MNI152 2009a (nilearn) train-split axial slices, contrasts "
                 f"{list(CONTRASTS)}, RF 0-40%, Rician noise {list(args.noise_range)}% (uniform)",

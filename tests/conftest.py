@@ -29,6 +29,21 @@ def tiny_base(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_conditioned_base(tmp_path_factory):
+    """A small random DnCNN that takes the noise level as a second channel."""
+    import torch
+    from safetensors.torch import save_file
+
+    from sksmoe.nn._dncnn import DnCNN
+
+    torch.manual_seed(0)
+    model = DnCNN(depth=4, width=8, noise_channel=True)
+    path = tmp_path_factory.mktemp("weights") / "tiny_conditioned.safetensors"
+    save_file(model.state_dict(), str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
 def small_data():
     """Small noisy / clean crops of MNI152 slices: 6 train and 3 test images of 72x80."""
     from sksmoe.datasets import make_brainweb_dataset

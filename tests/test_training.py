@@ -3,14 +3,32 @@ import json
 import numpy as np
 import torch
 
-from sksmoe.training import PatchSampler, learning_rate, main
+from sksmoe.nn._dncnn import DnCNN
+from sksmoe.training import PatchSampler, initialise, learning_rate, main, save_weights
 
 
-def test_sampler_draws_clean_and_noisy_patches():
+def test_sampler_draws_clean_and_noisy_patches_with_their_noise_level():
     sampler = PatchSampler(patch_size=32, noise_range=(5.0, 5.0), seed=0)
-    noisy, clean = sampler.sample(8)
+    noisy, clean, sigma = sampler.sample(8)
     assert noisy.shape == clean.shape == (8, 1, 32, 32) and noisy.dtype == np.float32
     assert 0.02 < np.std(noisy - clean) < 0.1  # 5% of a reference near 1, scaled 0.8-1.25
+    brain = clean[:, 0] > 0.3  # Rician noise is close to Gaussian on bright tissue
+    measured = np.std((noisy - clean)[:, 0][brain])
+    assert abs(np.median(sigma) / measured - 1) < 0.2
+
+
+def test_blind_weights_start_a_noise_conditioned_model_with_the_same_function(tmp_path):
+    torch.manual_seed(0)
+    blind = DnCNN(depth=4, width=8).eval()
+    save_weights(blind, tmp_path / "blind.safetensors")
+    conditioned = DnCNN(depth=4, width=8, noise_channel=True)
+    assert initialise(conditioned, tmp_path / "blind.safetensors") == 0.0
+    x = torch.rand(2, 1, 16, 16)
+    with torch.inference_mode():
+        expected = blind(x)
+        for sigma in (0.0, 0.05):
+            torch.testing.assert_close(conditioned.eval()(x, sigma), expected,
+                                       atol=1e-2, rtol=1e-2)  # fp16 weights
 
 
 def test_learning_rate_is_a_plain_float_schedule():

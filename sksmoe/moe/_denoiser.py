@@ -8,7 +8,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..decomposition._regions import check_regions
-from ..nn._normalize import intensity_scale
+from ..nn._normalize import network_input
 from ..utils._torch import resolve_device
 from ..utils._validation import check_array, check_positive_int
 from ._gating import kmeans_centers, nearest_center, position_labels
@@ -220,7 +220,8 @@ class SparseMoEDenoiser(BaseEstimator):
         return state
 
     def _residual_function(self, device):
-        """A function mapping a batch (n, 1, h, w) to every expert's residual (n, k, h, w)."""
+        """A function of a batch (n, 1, h, w) and its noise level to every expert's residual
+        (n, k, h, w), and whether the base is conditioned on the noise level."""
         import torch
         import torch.nn.functional as F
 
@@ -228,14 +229,16 @@ class SparseMoEDenoiser(BaseEstimator):
 
         if self.expert_states_ is not None:
             models = [model_from_numpy(s, device) for s in self.expert_states_]
-            return lambda batch: torch.cat([m(batch) for m in models], dim=1)
+            return (lambda batch, sigma: torch.cat([m(batch, sigma) for m in models], dim=1),
+                    models[0].noise_channel)
         cache = self.__dict__.setdefault("_trunk_cache", {})
         if device not in cache:  # the trunk is fixed after fit; heads are read every call
-            cache[device] = model_from_numpy(self.base_state_, device).trunk
-        trunk = cache[device]
+            cache[device] = model_from_numpy(self.base_state_, device)
+        base = cache[device]
         weight = torch.from_numpy(self.heads_[:, 0]).to(device)
         bias = torch.from_numpy(self.head_biases_).to(device)
-        return lambda batch: F.conv2d(trunk(batch), weight, bias, padding=1)
+        return (lambda batch, sigma: F.conv2d(base.features(batch, sigma), weight, bias,
+                                              padding=1), base.noise_channel)
 
     def predict(self, X, gate=None):
         """Denoise the images the region sets come from.
@@ -257,17 +260,17 @@ class SparseMoEDenoiser(BaseEstimator):
         X = check_regions(X)
         device = resolve_device(self.device)
         labels = self._labels(X, gate, seed_offset=1)
-        residual = self._residual_function(device)
+        residual, noise_channel = self._residual_function(device)
         out = []
         with torch.inference_mode():
             for regions, regions_labels in zip(X, labels):
-                scale = intensity_scale(regions.image)
-                x = regions.image.astype(np.float32) / scale
+                x, scale, sigma = network_input(regions.image, noise_channel)
                 if self.context == "region":
-                    denoised = _denoise_regions(residual, regions, regions_labels, x, device)
+                    denoised = _denoise_regions(residual, regions, regions_labels, x, sigma,
+                                                device)
                 else:
                     image = torch.from_numpy(x)[None, None].to(device)
-                    residuals = residual(image)[0].cpu().numpy()
+                    residuals = residual(image, sigma)[0].cpu().numpy()
                     coverage = regions.coverage(regions_labels, self.n_experts_)
                     total = coverage.sum(axis=0)
                     weights = np.divide(coverage, total, where=total > 0,
@@ -296,7 +299,7 @@ class SparseMoEDenoiser(BaseEstimator):
         return float(np.mean(psnr(y, self.predict(X))))
 
 
-def _denoise_regions(residual, regions, labels, x, device, batch_size=64):
+def _denoise_regions(residual, regions, labels, x, sigma, device, batch_size=64):
     """The paper's path: each region denoised alone by its expert, then merged."""
     import torch
 
@@ -305,6 +308,6 @@ def _denoise_regions(residual, regions, labels, x, device, batch_size=64):
     for start in range(0, len(crops), batch_size):
         batch = torch.from_numpy(crops[start:start + batch_size])[:, None].to(device)
         chosen = torch.from_numpy(labels[start:start + batch_size]).to(device)
-        own = residual(batch)[torch.arange(len(batch), device=device), chosen]
+        own = residual(batch, sigma)[torch.arange(len(batch), device=device), chosen]
         denoised[start:start + batch_size] = (batch[:, 0] - own).cpu().numpy()
     return regions.merge(denoised, image=x)

@@ -5,7 +5,7 @@ import copy
 import numpy as np
 
 from ..nn._checkpoint import state_to_numpy
-from ..nn._normalize import intensity_scale
+from ..nn._normalize import network_input
 
 
 def train_experts(base, X, y, labels, n_experts, *, max_steps, learning_rate, batch_size,
@@ -16,15 +16,17 @@ def train_experts(base, X, y, labels, n_experts, *, max_steps, learning_rate, ba
     """
     import torch
 
-    crops, residuals, weights, owners = [], [], [], []
+    crops, residuals, weights, owners, sigmas = [], [], [], [], []
     for regions, clean, region_labels in zip(X, y, labels):
-        scale = intensity_scale(regions.image)
-        crops.append(regions.crops(regions.image / scale))
+        x, scale, sigma = network_input(regions.image, base.noise_channel)
+        crops.append(regions.crops(x))
+        sigmas.append(np.full(len(region_labels), np.nan if sigma is None else sigma))
         residuals.append(regions.crops((regions.image - clean) / scale))
         weights.append(np.ones_like(crops[-1]) if regions.masks is None else regions.masks)
         owners.append(region_labels)
     crops, residuals = np.concatenate(crops), np.concatenate(residuals)
     weights, owners = np.concatenate(weights).astype(np.float32), np.concatenate(owners)
+    sigmas = np.concatenate(sigmas).astype(np.float32)
     generator = torch.Generator().manual_seed(seed)
     states = []
     for expert in range(n_experts):
@@ -38,7 +40,8 @@ def train_experts(base, X, y, labels, n_experts, *, max_steps, learning_rate, ba
                 x = torch.from_numpy(crops[pick].astype(np.float32))[:, None].to(device)
                 t = torch.from_numpy(residuals[pick].astype(np.float32))[:, None].to(device)
                 w = torch.from_numpy(weights[pick])[:, None].to(device)
-                loss = (w * (model(x) - t) ** 2).sum() / w.sum().clamp(min=1)
+                sigma = torch.from_numpy(sigmas[pick]) if base.noise_channel else None
+                loss = (w * (model(x, sigma) - t) ** 2).sum() / w.sum().clamp(min=1)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

@@ -9,7 +9,7 @@ is the 3x3 neighbourhood of the trunk features: fitting the last layer to the re
 
 import numpy as np
 
-from ..nn._normalize import intensity_scale
+from ..nn._normalize import network_input
 
 
 def _sample_pixels(regions, index, n, rng):
@@ -25,7 +25,7 @@ def _sample_pixels(regions, index, n, rng):
 
 def solve_last_layers(model, X, y, labels, n_experts, *, context, alpha, pixels_per_region,
                       rng):
-    """Least-squares last layers of ``n_experts`` experts sharing ``model.trunk``.
+    """Least-squares last layers of ``n_experts`` experts sharing ``model``'s trunk.
 
     Returns
     -------
@@ -42,12 +42,11 @@ def solve_last_layers(model, X, y, labels, n_experts, *, context, alpha, pixels_
     moment = np.zeros((n_experts, dim))
     with torch.inference_mode():
         for regions, clean, region_labels in zip(X, y, labels):
-            scale = intensity_scale(regions.image)
-            x = (regions.image / scale).astype(np.float32)
+            x, scale, sigma = network_input(regions.image, model.noise_channel)
             target = ((regions.image - clean) / scale).astype(np.float32)
             phis, targets, experts = [], [], []
             if context == "image":
-                features = model.trunk(torch.from_numpy(x)[None, None].to(device))
+                features = model.features(torch.from_numpy(x)[None, None].to(device), sigma)
                 columns = F.unfold(features, 3, padding=1)[0].cpu().numpy()  # (dim-1, H*W)
                 width_px = x.shape[1]
                 for index, (r0, c0, _, _) in enumerate(regions.boxes):
@@ -61,7 +60,7 @@ def solve_last_layers(model, X, y, labels, n_experts, *, context, alpha, pixels_
                 target_crops = regions.crops(target)
                 for start in range(0, len(crops), 32):
                     batch = torch.from_numpy(crops[start:start + 32])[:, None].to(device)
-                    columns = F.unfold(model.trunk(batch), 3, padding=1).cpu().numpy()
+                    columns = F.unfold(model.features(batch, sigma), 3, padding=1).cpu().numpy()
                     for offset, cols in enumerate(columns):
                         index = start + offset
                         flat, _ = _sample_pixels(regions, index, pixels_per_region, rng)

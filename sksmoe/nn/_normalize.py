@@ -10,3 +10,25 @@ def intensity_scale(image):
     """Scale of one image: its 99.5th percentile (1.0 for an all-zero image)."""
     scale = float(np.percentile(image, PERCENTILE))
     return scale if scale > 0 else 1.0
+
+
+def network_input(image, noise_channel=False):
+    """What a DnCNN sees of ``image``: the image divided by its scale, and its noise level.
+
+    Returns
+    -------
+    x : ndarray of float32
+        ``image / scale``.
+    scale : float
+        :func:`intensity_scale` of the image; multiply the network's output by it.
+    sigma : float or None
+        Noise level of ``x`` estimated by :func:`sksmoe.noise.estimate_sigma` (None unless
+        ``noise_channel``).
+    """
+    scale = intensity_scale(image)
+    sigma = None
+    if noise_channel:
+        from ..noise import estimate_sigma
+
+        sigma = estimate_sigma(image) / scale
+    return (np.asarray(image) / scale).astype(np.float32), scale, sigma

@@ -89,6 +89,29 @@ def test_closed_form_last_layer_beats_the_base_on_its_own_loss(tiny_base, small_
     assert error(tuned) < 0.9 * error(untuned)
 
 
+def test_noise_conditioned_base_is_given_the_estimated_sigma(tiny_conditioned_base,
+                                                             small_data):
+    import torch
+
+    from sksmoe.nn._checkpoint import load_dncnn
+    from sksmoe.nn._normalize import network_input
+
+    X, y, X_test = small_data["X"], small_data["y"], small_data["X_test"]
+    untuned = _pipe(tiny_conditioned_base, n_experts=1, fine_tune="none").fit(X, y)
+    base = load_dncnn(tiny_conditioned_base)
+    x, scale, sigma = network_input(X_test[0], noise_channel=True)
+    assert sigma * scale == pytest.approx(sksmoe.noise.estimate_sigma(X_test[0]))
+    with torch.inference_mode():
+        x = torch.from_numpy(x)[None, None]
+        expected = (x - base(x, sigma))[0, 0].numpy() * scale
+    np.testing.assert_allclose(untuned.predict(X_test[:1])[0], expected, rtol=1e-5, atol=1e-5)
+    tuned = _pipe(tiny_conditioned_base, n_experts=2).fit(X, y)
+    assert tuned.score(X, y) > untuned.score(X, y)
+    for params in ({"context": "region"}, {"fine_tune": "all", "max_steps": 2}):
+        out = _pipe(tiny_conditioned_base, n_experts=2, **params).fit(X[:2], y[:2]).predict(X_test)
+        assert out.shape == X_test.shape and np.isfinite(out).all()
+
+
 def test_context_region_is_close_to_context_image_inside(fitted, small_data):
     region = clone(fitted).set_params(sparsemoedenoiser__context="region")
     region.fit(small_data["X"], small_data["y"])

@@ -40,3 +40,20 @@ def test_rejects_unsafe_or_wrong_files(tmp_path):
         load_dncnn(path)
     with pytest.raises(FileNotFoundError, match="missing"):
         load_dncnn(tmp_path / "missing.pt")
+
+
+def test_noise_conditioned_checkpoint_round_trip(tmp_path):
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    model = DnCNN(depth=4, width=6, noise_channel=True).eval()
+    save_file(model.state_dict(), str(tmp_path / "c.safetensors"))
+    loaded = load_dncnn(tmp_path / "c.safetensors")
+    x = torch.rand(2, 1, 16, 16)
+    with torch.no_grad():
+        assert loaded.noise_channel
+        np.testing.assert_allclose(loaded(x, 0.1), model(x, torch.tensor([0.1, 0.1])),
+                                   rtol=1e-6, atol=1e-6)
+        assert not torch.allclose(loaded(x, 0.1), loaded(x, 0.0))
+        with pytest.raises(ValueError, match="sigma"):
+            loaded(x)
