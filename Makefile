@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean bench-smoke
 
 install: $(STAMP)
 
@@ -25,3 +25,8 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+
+# Seconds-long smoke runs of every benchmark table (CI); BM3D from the bench extra.
+bench-smoke: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) -m benchmarks run all --quick

@@ -1,12 +1,12 @@
 """Accuracy of ``sksmoe.noise.estimate_sigma`` on BrainWeb-style test slices.
 
-Run: ``python -m benchmarks.noise_estimation``. Prints a markdown table (mean signed and
-worst absolute relative error, percent) and writes it to
-``benchmarks/results/noise_estimation.md``.
+Run: ``python -m benchmarks run noise_estimation [--quick]``. Prints a markdown table (mean
+signed and worst absolute relative error, percent) and writes it to
+``benchmarks/results/noise_estimation.{md,json}``.
 """
 
+import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -25,7 +25,12 @@ def _row(name, estimate, truth, levels, seconds):
     return f"| {name} | " + " | ".join(cells) + f" | {1000 * seconds:.0f} |"
 
 
-def main():
+def main(argv=None):
+    from ._common import write_results
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="seconds-long smoke run")
+    quick = parser.parse_args(argv).quick
     lines = [
         "Relative error of estimate_sigma, percent: mean signed / worst absolute.",
         "BrainWeb-style MNI152 test split (16 axial slices x RF 0/20/40%, 48 images a level);",
@@ -34,20 +39,24 @@ def main():
         "| data, method | " + " | ".join(f"{p}%" for p in LEVELS) + " | ms/image |",
         "|---" * (len(LEVELS) + 2) + "|",
     ]
-    sources = [(modality, make_brainweb_dataset(modality, noise_levels=LEVELS).test)
-               for modality in ("T1", "T2", "PD", "MNI-T1")]
+    modalities = ("MNI-T1",) if quick else ("T1", "T2", "PD", "MNI-T1")
+    sources = [(modality, make_brainweb_dataset(modality, noise_levels=LEVELS,
+                                                slice_step=8 if quick else 1).test)
+               for modality in modalities]
     sources.append(("dipy-t1", make_real_dataset("dipy-t1", LEVELS)))
+    results = {}
     for name, data in sources:
         for method in ("auto", "wavelet"):
             start = time.perf_counter()
             estimate = estimate_sigma(data.noisy, method)
             seconds = (time.perf_counter() - start) / len(estimate)
+            results[f"{name}, {method}"] = {"relative_error": (estimate / data.meta.sigma.values
+                                                               - 1).tolist(),
+                                            "noise_percent": data.meta.noise_percent.tolist()}
             lines.append(_row(f"{name}, {method}", estimate, data.meta.sigma.values,
                               data.meta.noise_percent.values, seconds))
-    table = "\n".join(lines)
-    print(table)
-    out = Path(__file__).parent / "results" / "noise_estimation.md"
-    out.write_text("# Noise estimation\n\n" + table + "\n")
+    write_results("noise_estimation", "# Noise estimation\n\n" + "\n".join(lines), results,
+                  quick)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ random level drawn uniformly in ``--noise-range`` percent, random flips, rotatio
 intensity scaling, and patches centred on the brain 80% of the time.
 
 The learning-curve log (``<workdir>/<name>.log.jsonl``) and the model card report
-``cpu_hours``: wall-clock hours spent in training steps on this 2-core machine, validation
-excluded, summed over resumed runs.
+``cpu_hours``: the process's CPU time in training steps divided by the number of torch
+threads (hours of a dedicated 2-core machine at ``--threads 2``, so that other work on the
+machine does not inflate it), validation excluded, summed over resumed runs.
 """
 
 import argparse
@@ -323,7 +324,7 @@ def main(argv=None):
     scores = None
     while step < args.steps:
         model.train()
-        start = time.perf_counter()
+        start = time.process_time()
         noisy, clean, sigma = map(torch.from_numpy, sampler.sample(args.batch_size))
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, args.steps, args.lr)
@@ -331,7 +332,7 @@ def main(argv=None):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        seconds += time.perf_counter() - start
+        seconds += (time.process_time() - start) / args.threads
         step += 1
         progress.update()
         progress.set_postfix(loss=f"{loss.item():.2e}")
