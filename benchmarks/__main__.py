@@ -23,6 +23,7 @@ TABLES = {
     "experts": "Tables 5/6: k=1 against the mixture, per decomposition and k",
     "speed": "Table 7: seconds per slice, SMoE / one DnCNN-17 forward, fit, volume",
     "pretrained": "The bundled models against BM3D (the pretrained-model issue's table)",
+    "learning_curves": "Base-DnCNN trainings: validation PSNR against CPU-hours, BM3D line",
     "noise_estimation": "Error of the noise-level estimators",
     "embedding_choice": "Which embedding / gate feeds the experts best (validation)",
 }
