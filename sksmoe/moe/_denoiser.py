@@ -11,9 +11,10 @@ from ..decomposition._regions import check_regions
 from ..nn._normalize import network_input
 from ..utils._torch import resolve_device
 from ..utils._validation import check_array, check_positive_int
-from ._gating import kmeans_centers, nearest_center, position_labels
+from ._gating import (kmeans_centers, nearest_center, noise_edges, position_labels,
+                      relative_noise)
 
-GATINGS = ("kmeans", "random", "position")
+GATINGS = ("kmeans", "random", "position", "noise")
 FINE_TUNES = ("last", "all", "none")
 CONTEXTS = ("image", "region")
 
@@ -36,10 +37,12 @@ class SparseMoEDenoiser(BaseEstimator):
     ----------
     n_experts : int, default=4
         Number of experts k (the paper finds 4 best for patches).
-    gating : {"kmeans", "random", "position"}, default="kmeans"
+    gating : {"kmeans", "random", "position", "noise"}, default="kmeans"
         ``"kmeans"``: the paper's gate, k-means on the region embeddings; ``"random"``: a
         random expert per region; ``"position"``: HydraNet-style left-to-right bands of the
-        head (``n_experts=3`` gives left / middle / right thirds). With ``n_experts=1``
+        head (``n_experts=3`` gives left / middle / right thirds); ``"noise"``: bands of the
+        image's estimated noise level (:func:`sksmoe.noise.estimate_sigma`), learned by
+        1-D k-means on the training images, so each expert serves one noise range. With ``n_experts=1``
         every region goes to the one expert and no embedding is needed.
     base : "bundled" or path, default="bundled"
         Pretrained DnCNN the experts start from: the model bundled with sksmoe, or a
@@ -70,6 +73,8 @@ class SparseMoEDenoiser(BaseEstimator):
     n_experts_ : int
     centers_ : ndarray of shape (n_experts, n_components) or None
         k-means centres of the gate.
+    noise_edges_ : ndarray of shape (n_experts - 1,) or None
+        Boundaries of the noise bands (relative noise sigma) of the noise gate.
     base_state_ : dict of str to ndarray
         Weights of the base DnCNN.
     heads_ : ndarray of shape (n_experts, 1, width, 3, 3)
@@ -135,12 +140,17 @@ class SparseMoEDenoiser(BaseEstimator):
             return [rng.randint(k, size=len(r)) for r in X]
         if gate == "position":
             return [position_labels(r, k) for r in X]
+        if gate == "noise":
+            if self.noise_edges_ is None:
+                raise ValueError("This model was not fitted with noise gating.")
+            return [np.full(len(r), np.searchsorted(self.noise_edges_, relative_noise(r.image)))
+                    for r in X]
         if gate == "kmeans":
             if self.centers_ is None:
                 raise ValueError("This model was not fitted with k-means gating.")
             return [nearest_center(self._embedding(r), self.centers_) for r in X]
-        raise ValueError(f"`gate` must be None, 'random', 'position', 'kmeans' or an expert "
-                         f"index, got {gate!r}.")
+        raise ValueError("`gate` must be None, 'random', 'position', 'noise', 'kmeans' or an "
+                         f"expert index, got {gate!r}.")
 
     @staticmethod
     def _embedding(regions):
@@ -180,6 +190,10 @@ class SparseMoEDenoiser(BaseEstimator):
         if self.gating == "kmeans" and self.n_experts_ > 1:
             embeddings = np.concatenate([self._embedding(r) for r in X])
             self.centers_ = kmeans_centers(embeddings, self.n_experts_, self.seed_)
+        self.noise_edges_ = None
+        if self.gating == "noise" and self.n_experts_ > 1:
+            levels = [relative_noise(r.image) for r in X]
+            self.noise_edges_ = noise_edges(levels, self.n_experts_, self.seed_)
         labels = self._labels(X)
         self.expert_states_ = None
         head = self.base_state_["head.weight"][None]
@@ -246,7 +260,7 @@ class SparseMoEDenoiser(BaseEstimator):
         Parameters
         ----------
         X : ndarray of shape (n_images,) of :class:`~sksmoe.decomposition.Regions`
-        gate : None, "random", "position", "kmeans" or int, optional
+        gate : None, "random", "position", "noise", "kmeans" or int, optional
             Override the fitted gate (the paper's gate ablations): an int sends every
             region to that expert.
 

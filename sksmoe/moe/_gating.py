@@ -33,3 +33,24 @@ def position_labels(regions, n_experts):
     centres = (regions.boxes[:, 1] + regions.boxes[:, 3]) / 2
     bands = np.floor(n_experts * (centres - left) / max(right - left, 1)).astype(int)
     return np.clip(bands, 0, n_experts - 1)
+
+
+def relative_noise(image):
+    """Estimated noise sigma of an image over its intensity scale (what the network sees)."""
+    from ..nn._normalize import intensity_scale
+    from ..noise import estimate_sigma
+
+    return estimate_sigma(image) / intensity_scale(image)
+
+
+def noise_edges(levels, n_experts, seed):
+    """Boundaries between ``n_experts`` noise bands: midpoints of 1-D k-means centres."""
+    from sklearn.cluster import KMeans
+
+    levels = np.asarray(levels, dtype=float).reshape(-1, 1)
+    if len(levels) < n_experts:
+        raise ValueError(f"Noise gating needs at least n_experts={n_experts} images in fit, "
+                         f"got {len(levels)}.")
+    centres = np.sort(KMeans(n_clusters=n_experts, n_init=10, random_state=seed)
+                      .fit(levels).cluster_centers_.ravel())
+    return (centres[1:] + centres[:-1]) / 2

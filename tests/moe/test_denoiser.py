@@ -137,6 +137,22 @@ def test_gates(tiny_base, small_data, fitted):
             small_data["X"], small_data["y"])
 
 
+def test_noise_gate_sends_each_noise_range_to_its_expert(tiny_base):
+    from sksmoe.datasets import make_brainweb_dataset
+
+    data = make_brainweb_dataset(noise_levels=(1, 9), rf_levels=(20,), slice_step=6).train
+    crop = (slice(None), slice(60, 132), slice(70, 150))
+    X, y, levels = data.noisy[crop], data.clean[crop], data.meta.noise_percent.to_numpy()
+    model = make_pipeline(PatchDecomposer(32, 16), SparseMoEDenoiser(
+        n_experts=2, gating="noise", base=tiny_base, random_state=0)).fit(X, y)
+    experts = model[-1].predict_gate(model[0].transform(X))
+    np.testing.assert_array_equal(experts.max(axis=(1, 2)), (levels == 9).astype(int))
+    np.testing.assert_array_equal(experts.min(axis=(1, 2)), (levels == 9).astype(int))
+    with pytest.raises(ValueError, match="at least n_experts=3 images"):
+        make_pipeline(PatchDecomposer(32, 16), SparseMoEDenoiser(
+            n_experts=3, gating="noise", base=tiny_base)).fit(X[:2], y[:2])
+
+
 def test_fine_tune_all_changes_the_trunk(tiny_base, small_data):
     model = _pipe(tiny_base, n_experts=2, fine_tune="all", max_steps=3).fit(
         small_data["X"][:2], small_data["y"][:2])
