@@ -25,7 +25,6 @@ extensions = [
 templates_path = ["_templates"]
 exclude_patterns = ["_build"]
 autosummary_generate = True
-autodoc_default_options = {"members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 

@@ -50,8 +50,9 @@ search = GridSearchCV(pipe, {"moe__n_experts": [1, 2]}, scoring=SCORERS["brain_p
                       cv=2)
 with joblib.parallel_config(backend="dask"):
     search.fit(X, y)
-print({n: round(s, 3) for n, s in zip(search.cv_results_["param_moe__n_experts"],
-                                      search.cv_results_["mean_test_score"])})
+for k, score in zip(search.cv_results_["param_moe__n_experts"],
+                    search.cv_results_["mean_test_score"]):
+    print(f"k={k}: brain PSNR {score:.3f} dB")
 
 # %%
 # Batch denoising: write each test slice as a NIfTI file, then denoise the files on the

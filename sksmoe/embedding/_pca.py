@@ -179,7 +179,7 @@ class EmbeddingPCA(TransformerMixin, BaseEstimator):
         Returns
         -------
         regions : ndarray of shape (n_images,) of :class:`~sksmoe.decomposition.Regions`
-            ``embedding`` of shape (n_regions, n_components_).
+            ``embedding`` of shape (n_regions, ``n_components_``).
         """
         check_is_fitted(self, "components_")
         X = check_regions(X)
