@@ -48,8 +48,6 @@ def _demo(args):
 def _denoise(args):
     from .pretrained import denoise_file, load_pretrained
 
-    if args.input.resolve() == args.output.resolve():
-        raise ValueError("OUT must differ from IN: sksmoe never overwrites its input.")
     model = load_pretrained(args.model)
     if args.device is not None:
         model.set_params(sparsemoedenoiser__device=args.device, embeddingpca__device=args.device)
