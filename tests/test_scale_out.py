@@ -12,9 +12,10 @@ distributed = pytest.importorskip("distributed")
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster:
-        with distributed.Client(cluster, timeout="30s") as client:
+    """One worker process on loopback, so tasks and models really travel pickled."""
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        with distributed.Client(cluster, timeout="60s") as client:
             yield client
 
 
