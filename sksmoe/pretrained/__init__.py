@@ -30,7 +30,7 @@ def load_pretrained(path=None):
 
 
 def denoise(images, model=None, *, batch_size=8, progress=False):
-    """Denoise a slice, a stack of slices or a volume (along its last axis).
+    """Denoise a slice, or a stack of slices (a volume sliced along its first axis).
 
     Parameters
     ----------
