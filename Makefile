@@ -1,11 +1,13 @@
-# Two entry points for a fresh machine: `make demo` and `make test`.
-# Both create .venv in the repository and install sksmoe into it first.
+# Entry points for a fresh machine: `make demo`, `make test` and `make docs` (documentation
+# with the executed gallery, in docs/_build/html). All create .venv in the repository and
+# install sksmoe into it first.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.docs-installed
 
-.PHONY: demo test install clean bench-smoke
+.PHONY: demo test docs bench-smoke install clean
 
 install: $(STAMP)
 
@@ -23,8 +25,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+# Runs every example of the gallery; warnings are errors.
+docs: $(DOCS_STAMP)
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis docs/_build docs/generated \
+		docs/auto_examples docs/sg_execution_times.rst
 
 # Seconds-long smoke runs of every benchmark table (CI); BM3D from the bench extra.
 bench-smoke: $(STAMP)

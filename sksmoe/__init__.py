@@ -18,6 +18,7 @@ _ATTRIBUTES = {
     "load": "_persistence",
     "load_pretrained": "pretrained",
     "denoise": "pretrained",
+    "denoise_files": "pretrained",
 }
 
 __all__ = sorted(_ATTRIBUTES) + list(_SUBMODULES)

@@ -45,36 +45,14 @@ def _demo(args):
     return 0
 
 
-def _output_dtype(data, denoised):
-    """Integer input: round and clip to its dtype's range; float input: float32."""
-    import numpy as np
-
-    if np.issubdtype(data.dtype, np.integer):
-        info = np.iinfo(data.dtype)
-        return np.clip(np.rint(denoised), max(info.min, 0), info.max).astype(data.dtype)
-    return denoised.astype(np.float32)
-
-
 def _denoise(args):
-    import numpy as np
+    from .pretrained import denoise_file, load_pretrained
 
-    from .io import read_image, write_image
-    from .pretrained import denoise, load_pretrained
-
-    if args.input.resolve() == args.output.resolve():
-        raise ValueError("OUT must differ from IN: sksmoe never overwrites its input.")
-    volume = read_image(args.input)
     model = load_pretrained(args.model)
     if args.device is not None:
         model.set_params(sparsemoedenoiser__device=args.device, embeddingpca__device=args.device)
-    data = np.asarray(volume.data)
-    if data.ndim == 3:
-        stack = np.moveaxis(data, args.axis, 0)
-        denoised = np.moveaxis(denoise(stack, model, progress=True), 0, args.axis)
-    else:
-        denoised = denoise(data, model)
-    out = write_image(args.output, _output_dtype(data, denoised), like=volume,
-                      overwrite=args.overwrite)
+    out = denoise_file(args.input, args.output, model, axis=args.axis,
+                       overwrite=args.overwrite, progress=True)
     print(f"wrote {out}")
     return 0
 

@@ -99,7 +99,7 @@ class EmbeddingPCA(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     mean_ : ndarray of shape (n_features,)
-    components_ : ndarray of shape (n_components_, n_features)
+    components_ : ndarray of shape (``n_components_``, n_features)
         PCA mean and principal axes; the embedding is ``(features - mean_) @ components_.T``.
     n_components_ : int
     device_ : str
@@ -179,7 +179,7 @@ class EmbeddingPCA(TransformerMixin, BaseEstimator):
         Returns
         -------
         regions : ndarray of shape (n_images,) of :class:`~sksmoe.decomposition.Regions`
-            ``embedding`` of shape (n_regions, n_components_).
+            ``embedding`` of shape (n_regions, ``n_components_``).
         """
         check_is_fitted(self, "components_")
         X = check_regions(X)

@@ -18,8 +18,8 @@ def load_ixi_folder(path, pattern="*-T1.nii.gz"):
     ----------
     path : str or os.PathLike
         Folder holding IXI files such as ``IXI002-Guys-0828-T1.nii.gz``.
-    pattern : str, default="*-T1.nii.gz"
-        Glob selecting the files to read.
+    pattern : str, optional
+        Glob selecting the files to read, by default ``"*-T1.nii.gz"``.
 
     Returns
     -------

@@ -30,7 +30,7 @@ def load_pretrained(path=None):
 
 
 def denoise(images, model=None, *, batch_size=8, progress=False):
-    """Denoise a slice, a stack of slices or a volume (along its last axis).
+    """Denoise a slice, or a stack of slices (a volume sliced along its first axis).
 
     Parameters
     ----------
@@ -56,3 +56,93 @@ def denoise(images, model=None, *, batch_size=8, progress=False):
     for start in tqdm(starts, disable=not progress, unit="batch", desc="denoising"):
         out[start:start + batch_size] = model.predict(stack[start:start + batch_size])
     return out[0] if images.ndim == 2 else out
+
+
+def _output_dtype(data, denoised):
+    """Integer input: round and clip to its dtype's range; float input: float32."""
+    if np.issubdtype(data.dtype, np.integer):
+        info = np.iinfo(data.dtype)
+        return np.clip(np.rint(denoised), max(info.min, 0), info.max).astype(data.dtype)
+    return denoised.astype(np.float32)
+
+
+def denoise_file(source, target, model=None, *, axis=2, overwrite=False, progress=False):
+    """Denoise an image file slice by slice and write it with the input's geometry.
+
+    Parameters
+    ----------
+    source : str or Path
+        Any file or DICOM folder :func:`sksmoe.io.read_image` reads.
+    target : str or Path
+        File (or DICOM folder) to write with :func:`sksmoe.io.write_image`; must differ
+        from ``source``.
+    model : Pipeline, optional
+        A fitted pipeline; the bundled one if None.
+    axis : {0, 1, 2}, default=2
+        Slice axis of a 3-D volume.
+    overwrite : bool, default=False
+        Replace ``target`` if it exists.
+    progress : bool, default=False
+        Show a progress bar over slices.
+
+    Returns
+    -------
+    Path
+        The written file. Float input gives float32 output; integer input is rounded and
+        clipped to its dtype.
+    """
+    from pathlib import Path
+
+    from ..io import read_image, write_image
+
+    if Path(source).resolve() == Path(target).resolve():
+        raise ValueError("The output must differ from the input: sksmoe never overwrites "
+                         "its input.")
+    volume = read_image(source)
+    model = load_pretrained() if model is None else model
+    data = np.asarray(volume.data)
+    if data.ndim == 3:
+        stack = np.moveaxis(data, axis, 0)
+        denoised = np.moveaxis(denoise(stack, model, progress=progress), 0, axis)
+    else:
+        denoised = denoise(data, model)
+    return write_image(target, _output_dtype(data, denoised), like=volume,
+                       overwrite=overwrite)
+
+
+def denoise_files(inputs, outputs, model=None, *, axis=2, overwrite=False, n_jobs=None):
+    """Denoise many image files in parallel with joblib (one task per file).
+
+    The tasks go through :class:`joblib.Parallel`, so
+    ``with joblib.parallel_config(backend="dask"):`` spreads them over a
+    ``dask.distributed`` cluster (whose workers must see the paths); the model is pickled
+    to each worker.
+
+    Parameters
+    ----------
+    inputs, outputs : sequence of str or Path
+        Files to read and to write, in pairs (see :func:`denoise_file`).
+    model : Pipeline, optional
+        A fitted pipeline; the bundled one if None.
+    axis : {0, 1, 2}, default=2
+        Slice axis of 3-D volumes.
+    overwrite : bool, default=False
+        Replace outputs that exist.
+    n_jobs : int, optional
+        Files denoised at once; None means 1 unless inside a
+        :func:`joblib.parallel_config` context, -1 all cores (or all dask workers).
+
+    Returns
+    -------
+    list of Path
+        The written files, in the order of ``outputs``.
+    """
+    from joblib import Parallel, delayed
+
+    inputs, outputs = list(inputs), list(outputs)
+    if len(inputs) != len(outputs):
+        raise ValueError(f"Got {len(inputs)} inputs but {len(outputs)} outputs.")
+    model = load_pretrained() if model is None else model
+    return Parallel(n_jobs=n_jobs)(
+        delayed(denoise_file)(i, o, model, axis=axis, overwrite=overwrite)
+        for i, o in zip(inputs, outputs))
