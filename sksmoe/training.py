@@ -198,6 +198,8 @@ def fit_smoe(argv):
                                      description=fit_smoe.__doc__)
     parser.add_argument("--base", type=Path, required=True, help="base DnCNN checkpoint")
     parser.add_argument("--n-experts", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--noise-bands", type=int, default=1,
+                        help="noise bands per expert (SparseMoEDenoiser(noise_bands=...))")
     parser.add_argument("--modalities", nargs="+", default=list(CONTRASTS))
     parser.add_argument("--slice-step", type=int, default=3)
     parser.add_argument("--name", default="smoe_patch")
@@ -220,7 +222,8 @@ def fit_smoe(argv):
         from .nn._checkpoint import BUNDLED_BASE
 
         base = "bundled" if args.base.resolve() == BUNDLED_BASE else str(args.base)
-        denoiser = SparseMoEDenoiser(n_experts=k, base=base, random_state=args.seed)
+        denoiser = SparseMoEDenoiser(n_experts=k, noise_bands=args.noise_bands, base=base,
+                                     random_state=args.seed)
         denoiser.fit(train_regions, train.clean)
         fit_seconds = time.perf_counter() - tic
         scores = psnr(val.clean, denoiser.predict(val_regions), val.mask)
@@ -237,7 +240,8 @@ def fit_smoe(argv):
     path = save(pipeline, args.out / f"{args.name}.safetensors", overwrite=True)
     card = {
         "model": "SMoE Patch: PatchDecomposer(48, 20) -> EmbeddingPCA(mobilenet_v2, 256, "
-                 f"mode='image') -> SparseMoEDenoiser(k={best}, fine_tune='last')",
+                 f"mode='image') -> SparseMoEDenoiser(k={best}, noise_bands={args.noise_bands}, "
+                 "fine_tune='last')",
         "command": "python -m sksmoe.training smoe " + " ".join(shlex.quote(a) for a in argv),
         "base": args.base.name,
         "data": f"{data.description} Train {len(train.noisy)} images, validation "

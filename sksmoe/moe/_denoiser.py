@@ -14,7 +14,7 @@ from ..utils._validation import check_array, check_positive_int
 from ._gating import (kmeans_centers, nearest_center, noise_edges, position_labels,
                       relative_noise)
 
-GATINGS = ("kmeans", "random", "position", "noise")
+GATINGS = ("kmeans", "random", "position")
 FINE_TUNES = ("last", "all", "none")
 CONTEXTS = ("image", "region")
 
@@ -37,13 +37,17 @@ class SparseMoEDenoiser(BaseEstimator):
     ----------
     n_experts : int, default=4
         Number of experts k (the paper finds 4 best for patches).
-    gating : {"kmeans", "random", "position", "noise"}, default="kmeans"
+    gating : {"kmeans", "random", "position"}, default="kmeans"
         ``"kmeans"``: the paper's gate, k-means on the region embeddings; ``"random"``: a
         random expert per region; ``"position"``: HydraNet-style left-to-right bands of the
-        head (``n_experts=3`` gives left / middle / right thirds); ``"noise"``: bands of the
-        image's estimated noise level (:func:`sksmoe.noise.estimate_sigma`), learned by
-        1-D k-means on the training images, so each expert serves one noise range. With ``n_experts=1``
+        head (``n_experts=3`` gives left / middle / right thirds). With ``n_experts=1``
         every region goes to the one expert and no embedding is needed.
+    noise_bands : int, default=1
+        Beyond the paper: split every expert into this many copies, one per band of the
+        image's estimated noise level (:func:`sksmoe.noise.estimate_sigma` over the
+        intensity scale; bands from 1-D k-means on the training images), each fitted on its
+        band only, so that a blind base learns to denoise gently at low noise and hard at
+        high noise. ``n_experts * noise_bands`` last layers in all.
     base : "bundled" or path, default="bundled"
         Pretrained DnCNN the experts start from: the model bundled with sksmoe, or a
         checkpoint path (our .safetensors or a torch state dict, read with
@@ -73,23 +77,25 @@ class SparseMoEDenoiser(BaseEstimator):
     n_experts_ : int
     centers_ : ndarray of shape (n_experts, n_components) or None
         k-means centres of the gate.
-    noise_edges_ : ndarray of shape (n_experts - 1,) or None
-        Boundaries of the noise bands (relative noise sigma) of the noise gate.
+    noise_edges_ : ndarray of shape (noise_bands - 1,) or None
+        Boundaries of the noise bands (relative noise sigma).
     base_state_ : dict of str to ndarray
         Weights of the base DnCNN.
-    heads_ : ndarray of shape (n_experts, 1, width, 3, 3)
-    head_biases_ : ndarray of shape (n_experts,)
+    heads_ : ndarray of shape (n_experts * noise_bands, 1, width, 3, 3)
+    head_biases_ : ndarray of shape (n_experts * noise_bands,)
         Last layer of each expert (``fine_tune`` "last" or "none").
     expert_states_ : list of dict or None
         Whole weights of each expert (``fine_tune="all"``).
     device_ : str
     """
 
-    def __init__(self, n_experts=4, gating="kmeans", base="bundled", fine_tune="last",
+    def __init__(self, n_experts=4, gating="kmeans", noise_bands=1, base="bundled",
+                 fine_tune="last",
                  context="image", alpha=1e-3, pixels_per_region=64, max_steps=200,
                  learning_rate=1e-4, batch_size=16, device="auto", random_state=None):
         self.n_experts = n_experts
         self.gating = gating
+        self.noise_bands = noise_bands
         self.base = base
         self.fine_tune = fine_tune
         self.context = context
@@ -108,7 +114,8 @@ class SparseMoEDenoiser(BaseEstimator):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"`{name}` must be one of {allowed}, "
                                  f"got {getattr(self, name)!r}.")
-        for name in ("n_experts", "pixels_per_region", "max_steps", "batch_size"):
+        for name in ("n_experts", "noise_bands", "pixels_per_region", "max_steps",
+                     "batch_size"):
             check_positive_int(getattr(self, name), name)
         for name in ("alpha", "learning_rate"):
             value = getattr(self, name)
@@ -126,8 +133,22 @@ class SparseMoEDenoiser(BaseEstimator):
         return load_dncnn(self.base)
 
     # ------------------------------------------------------------------ gate
+    @property
+    def _n_heads(self):
+        edges = getattr(self, "noise_edges_", None)
+        return self.n_experts_ * (1 if edges is None else len(edges) + 1)
+
     def _labels(self, X, gate=None, seed_offset=0):
-        """Expert index of every region of every image."""
+        """Last-layer index of every region of every image: expert x noise band."""
+        labels = self._expert_labels(X, gate, seed_offset)
+        edges = getattr(self, "noise_edges_", None)
+        if edges is None:
+            return labels
+        return [lab * (len(edges) + 1) + np.searchsorted(edges, relative_noise(r.image))
+                for lab, r in zip(labels, X)]
+
+    def _expert_labels(self, X, gate=None, seed_offset=0):
+        """Expert index of every region of every image (the gate)."""
         k = self.n_experts_
         if gate is None:
             gate = 0 if k == 1 else self.gating
@@ -140,16 +161,11 @@ class SparseMoEDenoiser(BaseEstimator):
             return [rng.randint(k, size=len(r)) for r in X]
         if gate == "position":
             return [position_labels(r, k) for r in X]
-        if gate == "noise":
-            if self.noise_edges_ is None:
-                raise ValueError("This model was not fitted with noise gating.")
-            return [np.full(len(r), np.searchsorted(self.noise_edges_, relative_noise(r.image)))
-                    for r in X]
         if gate == "kmeans":
             if self.centers_ is None:
                 raise ValueError("This model was not fitted with k-means gating.")
             return [nearest_center(self._embedding(r), self.centers_) for r in X]
-        raise ValueError("`gate` must be None, 'random', 'position', 'noise', 'kmeans' or an "
+        raise ValueError("`gate` must be None, 'random', 'position', 'kmeans' or an "
                          f"expert index, got {gate!r}.")
 
     @staticmethod
@@ -191,26 +207,26 @@ class SparseMoEDenoiser(BaseEstimator):
             embeddings = np.concatenate([self._embedding(r) for r in X])
             self.centers_ = kmeans_centers(embeddings, self.n_experts_, self.seed_)
         self.noise_edges_ = None
-        if self.gating == "noise" and self.n_experts_ > 1:
+        if self.noise_bands > 1:
             levels = [relative_noise(r.image) for r in X]
-            self.noise_edges_ = noise_edges(levels, self.n_experts_, self.seed_)
+            self.noise_edges_ = noise_edges(levels, self.noise_bands, self.seed_)
         labels = self._labels(X)
         self.expert_states_ = None
         head = self.base_state_["head.weight"][None]
         bias = self.base_state_.get("head.bias", np.zeros(1, np.float32))
-        self.heads_ = np.repeat(head, self.n_experts_, axis=0)
-        self.head_biases_ = np.repeat(bias, self.n_experts_).astype(np.float32)
+        self.heads_ = np.repeat(head, self._n_heads, axis=0)
+        self.head_biases_ = np.repeat(bias, self._n_heads).astype(np.float32)
         if self.fine_tune == "last":
             from ._fit_last import solve_last_layers
 
             self.heads_, self.head_biases_ = solve_last_layers(
-                base.to(self.device_), X, y, labels, self.n_experts_, context=self.context,
+                base.to(self.device_), X, y, labels, self._n_heads, context=self.context,
                 alpha=self.alpha, pixels_per_region=self.pixels_per_region, rng=rng)
         elif self.fine_tune == "all":
             from ._fit_all import train_experts
 
             self.expert_states_ = train_experts(
-                base, X, y, labels, self.n_experts_, max_steps=self.max_steps,
+                base, X, y, labels, self._n_heads, max_steps=self.max_steps,
                 learning_rate=self.learning_rate, batch_size=self.batch_size,
                 seed=self.seed_, device=self.device_)
         self.image_ndim_ = 2
@@ -260,7 +276,7 @@ class SparseMoEDenoiser(BaseEstimator):
         Parameters
         ----------
         X : ndarray of shape (n_images,) of :class:`~sksmoe.decomposition.Regions`
-        gate : None, "random", "position", "noise", "kmeans" or int, optional
+        gate : None, "random", "position", "kmeans" or int, optional
             Override the fitted gate (the paper's gate ablations): an int sends every
             region to that expert.
 
@@ -285,10 +301,10 @@ class SparseMoEDenoiser(BaseEstimator):
                 else:
                     image = torch.from_numpy(x)[None, None].to(device)
                     residuals = residual(image, sigma)[0].cpu().numpy()
-                    coverage = regions.coverage(regions_labels, self.n_experts_)
+                    coverage = regions.coverage(regions_labels, self._n_heads)
                     total = coverage.sum(axis=0)
                     weights = np.divide(coverage, total, where=total > 0,
-                                        out=np.full_like(coverage, 1 / self.n_experts_))
+                                        out=np.full_like(coverage, 1 / self._n_heads))
                     denoised = x - (weights * residuals).sum(axis=0)
                 out.append(denoised * scale)
         return np.stack(out).astype(np.float32)
@@ -296,13 +312,15 @@ class SparseMoEDenoiser(BaseEstimator):
     def predict_gate(self, X, gate=None):
         """Per-pixel expert map: the expert owning most regions covering each pixel.
 
+        Noise bands are not shown: every region of an image is in the same band.
+
         Returns
         -------
         experts : ndarray of shape (n_images, H, W), int
         """
         check_is_fitted(self, "heads_")
         X = check_regions(X)
-        labels = self._labels(X, gate, seed_offset=1)
+        labels = self._expert_labels(X, gate, seed_offset=1)
         return np.stack([r.coverage(lab, self.n_experts_).argmax(axis=0)
                          for r, lab in zip(X, labels)])
 

@@ -43,14 +43,14 @@ def relative_noise(image):
     return estimate_sigma(image) / intensity_scale(image)
 
 
-def noise_edges(levels, n_experts, seed):
-    """Boundaries between ``n_experts`` noise bands: midpoints of 1-D k-means centres."""
+def noise_edges(levels, n_bands, seed):
+    """Boundaries between ``n_bands`` noise bands: midpoints of 1-D k-means centres."""
     from sklearn.cluster import KMeans
 
     levels = np.asarray(levels, dtype=float).reshape(-1, 1)
-    if len(levels) < n_experts:
-        raise ValueError(f"Noise gating needs at least n_experts={n_experts} images in fit, "
+    if len(levels) < n_bands:
+        raise ValueError(f"noise_bands={n_bands} needs at least {n_bands} images in fit, "
                          f"got {len(levels)}.")
-    centres = np.sort(KMeans(n_clusters=n_experts, n_init=10, random_state=seed)
+    centres = np.sort(KMeans(n_clusters=n_bands, n_init=10, random_state=seed)
                       .fit(levels).cluster_centers_.ravel())
     return (centres[1:] + centres[:-1]) / 2

@@ -137,20 +137,25 @@ def test_gates(tiny_base, small_data, fitted):
             small_data["X"], small_data["y"])
 
 
-def test_noise_gate_sends_each_noise_range_to_its_expert(tiny_base):
+def test_noise_bands_give_each_noise_range_its_own_last_layer(tiny_base):
     from sksmoe.datasets import make_brainweb_dataset
+    from sksmoe.moe._gating import relative_noise
 
     data = make_brainweb_dataset(noise_levels=(1, 9), rf_levels=(20,), slice_step=6).train
     crop = (slice(None), slice(60, 132), slice(70, 150))
     X, y, levels = data.noisy[crop], data.clean[crop], data.meta.noise_percent.to_numpy()
-    model = make_pipeline(PatchDecomposer(32, 16), SparseMoEDenoiser(
-        n_experts=2, gating="noise", base=tiny_base, random_state=0)).fit(X, y)
-    experts = model[-1].predict_gate(model[0].transform(X))
-    np.testing.assert_array_equal(experts.max(axis=(1, 2)), (levels == 9).astype(int))
-    np.testing.assert_array_equal(experts.min(axis=(1, 2)), (levels == 9).astype(int))
-    with pytest.raises(ValueError, match="at least n_experts=3 images"):
-        make_pipeline(PatchDecomposer(32, 16), SparseMoEDenoiser(
-            n_experts=3, gating="noise", base=tiny_base)).fit(X[:2], y[:2])
+    pipe = make_pipeline(PatchDecomposer(32, 16), SparseMoEDenoiser(
+        n_experts=1, noise_bands=2, base=tiny_base, random_state=0)).fit(X, y)
+    model = pipe[-1]
+    assert model.heads_.shape[0] == 2 and len(model.noise_edges_) == 1
+    bands = np.searchsorted(model.noise_edges_, [relative_noise(x) for x in X])
+    np.testing.assert_array_equal(bands, (levels == 9).astype(int))
+    assert not np.allclose(model.heads_[0], model.heads_[1])
+    one_band = clone(pipe).set_params(sparsemoedenoiser__noise_bands=1).fit(X, y)
+    assert pipe.score(X, y) > one_band.score(X, y)
+    np.testing.assert_array_equal(model.predict_gate(pipe[0].transform(X)), 0)
+    with pytest.raises(ValueError, match="noise_bands=3 needs at least 3 images"):
+        clone(pipe).set_params(sparsemoedenoiser__noise_bands=3).fit(X[:2], y[:2])
 
 
 def test_fine_tune_all_changes_the_trunk(tiny_base, small_data):
