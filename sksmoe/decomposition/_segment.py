@@ -73,15 +73,18 @@ class SAMDecomposer(PatchDecomposer):
       own box, decoded on a window of the image embedding around it (the box plus half its
       size on each side). SAM and MobileSAM return 3 masks per box (multimask output);
       MedSAM and LiteMedSAM return one, as they were trained for box prompts with one
-      output. Sub-boxes would multiply the decoder's cost (the dominant one) for masks that
-      mostly repeat the patch box's, so only the patch box is used.
+      output, so they give two regions per patch. Sub-boxes would give more, but multiply
+      the decoder's cost (the dominant one), so only the patch box is used.
     - ``"patch"`` (the paper's, slow): each patch is cropped, upsampled to the model's input
       and encoded alone; SAM and MobileSAM segment it with ``SamAutomaticMaskGenerator``
       (``points_per_side`` squared point prompts), MedSAM and LiteMedSAM with the crop's box.
 
-    Speed on 2 CPU cores, one 197x233 MNI slice at stride 20 (110 patches): see
-    ``benchmarks/results/segmentation.md``. With ``memory`` set, masks are cached on disk,
-    keyed by the image and the parameters, so a grid search segments each image once.
+    Speed: the mask decoder, run once per patch, costs more than the single encoding. On a
+    197x233 MNI slice (99 patches at stride 20), 2 CPU cores shared with other jobs (load
+    about 7), MobileSAM took 30 s and LiteMedSAM 33 s a slice (encoding 8-10 s); measured
+    earlier on the same machine unloaded, MobileSAM encoded a slice in 1.0 s. ``prompt="patch"`` encodes every patch
+    instead (99 encodings a slice). With ``memory`` set, masks are cached on disk, keyed by
+    the image and the parameters, so a grid search segments each image once.
 
     Parameters
     ----------
