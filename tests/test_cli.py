@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from sksmoe.cli import main
 from sksmoe.io import Volume
@@ -89,3 +90,12 @@ def test_denoise_dicom_series_folder(tmp_path, small_data, tiny_model_path):
     assert out.is_dir() and result.data.shape == original.data.shape
     np.testing.assert_allclose(result.affine, original.affine)
     assert result.header[0].PatientID == original.header[0].PatientID
+
+
+def test_fetch_weights_finds_a_checked_file_without_downloading(capsys):
+    from sksmoe.decomposition._sam import cache_dir
+
+    if not (cache_dir() / "mobile_sam.pt").is_file():
+        pytest.skip("no fetched mobile_sam.pt: run `sksmoe fetch-weights mobile_sam`")
+    assert main(["fetch-weights", "mobile_sam", "--dir", str(cache_dir())]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {cache_dir() / 'mobile_sam.pt'}"
