@@ -19,6 +19,15 @@ PACKAGES = ("sksmoe", "numpy", "scipy", "torch", "torchvision", "scikit-learn", 
             "dipy", "bm3d", "antspyx")
 
 
+def is_quick(argv, description):
+    """Parse a table's command line: only ``--quick`` (a seconds-long smoke run)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="seconds-long smoke run")
+    return parser.parse_args(argv).quick
+
+
 def environment():
     """Machine, package versions and commit, recorded next to every result."""
     from importlib.metadata import PackageNotFoundError, version
@@ -145,7 +154,7 @@ def _format(value):
 
 
 def _quick(data, levels=(1, 5), size=112):
-    """The middle image's central ``size`` crop, per noise level in ``levels`` (for ``--quick`` runs)."""
+    """The middle image's central ``size`` crop per noise level in ``levels`` (``--quick``)."""
     from sklearn.utils import Bunch
 
     noise = data.meta.noise_percent.to_numpy()

@@ -8,11 +8,9 @@ real dipy slices, Rician noise 1/3/5% (Table 1) and 7/9%, never seen in training
 Writes ``results/compare.{md,json}`` and ``compare_error_maps.png``.
 """
 
-import argparse
-
 import numpy as np
 
-from ._common import (SEEN_LEVELS, TEST_LEVELS, figure_path, measure, score, table,
+from ._common import (SEEN_LEVELS, TEST_LEVELS, figure_path, is_quick, measure, score, table,
                       test_sets, training_data, tuning_data, write_results)
 from ._figures import error_maps
 from ._methods import classical_methods, fit_learned, run_classical
@@ -42,10 +40,7 @@ def evaluate(rows, data, levels):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="seconds-long smoke run")
-    args = parser.parse_args(argv)
-    quick = args.quick
+    quick = is_quick(argv, __doc__)
 
     train, validation = training_data(quick)
     models, info = fit_learned(train, validation, quick)

@@ -12,8 +12,6 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-
 RESULTS = Path(__file__).parent / "results"
 
 

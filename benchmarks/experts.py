@@ -6,20 +6,15 @@ slices, next to their validation score (where k is chosen). Writes
 ``results/experts.{md,json}``.
 """
 
-import argparse
-
 import numpy as np
 
-from ._common import SEEN_LEVELS, TEST_LEVELS, score, table, test_sets, training_data, \
-    write_results
+from ._common import (SEEN_LEVELS, TEST_LEVELS, is_quick, score, table, test_sets,
+                      training_data, write_results)
 from ._methods import fit_learned
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="seconds-long smoke run")
-    args = parser.parse_args(argv)
-    quick = args.quick
+    quick = is_quick(argv, __doc__)
 
     models, info = fit_learned(*training_data(quick), quick)
     sets = dict(list(test_sets(quick).items())[:2])

@@ -6,19 +6,14 @@ every region sent to expert j (one row per j), to a random expert, or to the exp
 k-means gate predicts. Writes ``results/gates.{md,json}`` and ``gates_expert_maps.png``.
 """
 
-import argparse
-
-from ._common import TEST_LEVELS, figure_path, score, table, test_sets, training_data, \
-    write_results
+from ._common import (TEST_LEVELS, figure_path, is_quick, score, table, test_sets,
+                      training_data, write_results)
 from ._figures import expert_maps
 from ._methods import fit_learned
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="seconds-long smoke run")
-    args = parser.parse_args(argv)
-    quick = args.quick
+    quick = is_quick(argv, __doc__)
 
     models, info = fit_learned(*training_data(quick), quick)
     sets = dict(list(test_sets(quick).items())[:2])

@@ -8,13 +8,12 @@ sigma on the same validation images (``sksmoe.training.validation_set``), and wr
 BM3D + 1 dB at 1-5% and + 0.5 dB at 7-9%.
 """
 
-import argparse
 import json
 from pathlib import Path
 
 import numpy as np
 
-from ._common import RESULTS, figure_path, write_results
+from ._common import RESULTS, is_quick, figure_path, write_results
 
 LOGS = (RESULTS / "learning_curves", Path(__file__).parent / "training_runs")
 MARGIN = {"1": 1.0, "3": 1.0, "5": 1.0, "7": 0.5, "9": 0.5}
@@ -73,9 +72,7 @@ def plot(path, runs, bm3d):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="seconds-long smoke run")
-    quick = parser.parse_args(argv).quick
+    quick = is_quick(argv, __doc__)
     runs = read_logs()
     bm3d = bm3d_validation(quick)
     levels = list(MARGIN)

@@ -5,7 +5,6 @@ signed and worst absolute relative error, percent) and writes it to
 ``benchmarks/results/noise_estimation.{md,json}``.
 """
 
-import argparse
 import time
 
 import numpy as np
@@ -26,11 +25,9 @@ def _row(name, estimate, truth, levels, seconds):
 
 
 def main(argv=None):
-    from ._common import write_results
+    from ._common import is_quick, write_results
 
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="seconds-long smoke run")
-    quick = parser.parse_args(argv).quick
+    quick = is_quick(argv, __doc__)
     lines = [
         "Relative error of estimate_sigma, percent: mean signed / worst absolute.",
         "BrainWeb-style MNI152 test split (16 axial slices x RF 0/20/40%, 48 images a level);",

@@ -7,10 +7,8 @@ DnCNN itself was pretrained on BrainWeb-style MNI152 slices (no other source is 
 offline), so only the experts see the other dataset. Writes ``results/reverse.{md,json}``.
 """
 
-import argparse
-
-from ._common import SEEN_LEVELS, TEST_LEVELS, score, select_images, table, test_sets, \
-    write_results
+from ._common import (SEEN_LEVELS, TEST_LEVELS, is_quick, score, select_images, table,
+                      test_sets, write_results)
 from ._methods import fit_learned
 
 
@@ -30,10 +28,7 @@ def real_training_data(quick):
 def main(argv=None):
     from .compare import evaluate, learned_rows
 
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="seconds-long smoke run")
-    args = parser.parse_args(argv)
-    quick = args.quick
+    quick = is_quick(argv, __doc__)
 
     train, validation = real_training_data(quick)
     models, info = fit_learned(train, validation, quick)

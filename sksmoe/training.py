@@ -1,10 +1,11 @@
 """Pretrain the base DnCNN, then fit the bundled SMoE on the BrainWeb-style training split.
 
 Run ``python -m sksmoe.training --help`` (base DnCNN) and
-``python -m sksmoe.training smoe --help`` (SMoE experts on a base, k chosen on validation). Training is resumable: the state is saved to
-``--workdir`` every ``--checkpoint-every`` steps and picked up again when the same command
-is re-run. At the end the weights are written as float16 safetensors plus a JSON model card
-(the exact command, data, steps, wall time and validation PSNR).
+``python -m sksmoe.training smoe --help`` (SMoE experts on a base, k chosen on validation).
+Training is resumable: the state is saved to ``--workdir`` every ``--checkpoint-every`` steps
+and picked up again when the same command is re-run. At the end the weights are written as
+float16 safetensors plus a JSON model card (the exact command, data, steps, CPU-hours and
+validation PSNR).
 
 Training data (never the validation or test slices): axial slices of the train split, in
 every simulated contrast, with an RF field of a random level in 0-40%, Rician noise of a

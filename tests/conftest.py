@@ -1,5 +1,7 @@
 import os
 
+import pytest
+
 import matplotlib
 from hypothesis import settings
 
@@ -7,10 +9,6 @@ matplotlib.use("Agg")
 settings.register_profile("ci", deadline=None, max_examples=50, derandomize=True)
 settings.register_profile("dev", deadline=None, max_examples=30)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
-
-
-import numpy as np
-import pytest
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,8 @@ from sksmoe.io import Volume
 
 
 def test_import_is_lazy():
-    code = "import sys, sksmoe; print(sorted(m for m in ('torch', 'sklearn', 'nilearn') if m in sys.modules))"
+    code = ("import sys, sksmoe; "
+            "print(sorted(m for m in ('torch', 'sklearn', 'nilearn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -82,9 +82,10 @@ class SAMDecomposer(PatchDecomposer):
     Speed: the mask decoder, run once per patch, costs more than the single encoding. On a
     197x233 MNI slice (99 patches at stride 20), 2 CPU cores shared with other jobs (load
     about 7), MobileSAM took 30 s and LiteMedSAM 33 s a slice (encoding 8-10 s); measured
-    earlier on the same machine unloaded, MobileSAM encoded a slice in 1.0 s. ``prompt="patch"`` encodes every patch
-    instead (99 encodings a slice). With ``memory`` set, masks are cached on disk, keyed by
-    the image and the parameters, so a grid search segments each image once.
+    earlier on the same machine unloaded, MobileSAM encoded a slice in 1.0 s.
+    ``prompt="patch"`` encodes every patch instead (99 encodings a slice). With ``memory``
+    set, masks are cached on disk, keyed by the image and the parameters, so a grid search
+    segments each image once.
 
     Parameters
     ----------

@@ -32,7 +32,8 @@ class DnCNN(nn.Module):
         super().__init__()
         if depth < 2:
             raise ValueError(f"`depth` must be >= 2, got {depth}.")
-        layers = [nn.Conv2d(1 + noise_channel, width, 3, padding=1, bias=bias), nn.ReLU(inplace=True)]
+        layers = [nn.Conv2d(1 + noise_channel, width, 3, padding=1, bias=bias),
+                  nn.ReLU(inplace=True)]
         for _ in range(depth - 2):
             layers += [nn.Conv2d(width, width, 3, padding=1, bias=bias),
                        nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
@@ -86,7 +87,8 @@ def dncnn_from_state_dict(state_dict):
              and entries[i]["weight"].ndim == 4]
     width = entries[convs[0]]["weight"].shape[0]
     model = DnCNN(depth=len(convs), width=width, bias="bias" in entries[convs[0]])
-    ours = [m for m in list(model.trunk) + [model.head] if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))]
+    ours = [m for m in list(model.trunk) + [model.head]
+            if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))]
     theirs = [entries[i] for i in sorted(entries)]
     if len(ours) != len(theirs):
         raise ValueError(f"State dict has {len(theirs)} parameterised layers; a DnCNN of depth "
