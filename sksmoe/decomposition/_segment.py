@@ -80,9 +80,9 @@ class SAMDecomposer(PatchDecomposer):
       (``points_per_side`` squared point prompts), MedSAM and LiteMedSAM with the crop's box.
 
     Speed: the mask decoder, run once per patch, costs more than the single encoding. On a
-    197x233 MNI slice (99 patches at stride 20), 2 CPU cores shared with other jobs (load
-    about 7), MobileSAM took 30 s and LiteMedSAM 33 s a slice (encoding 8-10 s); measured
-    earlier on the same machine unloaded, MobileSAM encoded a slice in 1.0 s.
+    197x233 MNI slice (99 patches at stride 20), with the model loaded and one torch thread
+    on one CPU core (the other core busy), MobileSAM took 5.6 s and LiteMedSAM 5.1 s a slice;
+    on 2 cores shared by several other jobs (load about 7) 30 s and 33 s.
     ``prompt="patch"`` encodes every patch instead (99 encodings a slice). With ``memory``
     set, masks are cached on disk, keyed by the image and the parameters, so a grid search
     segments each image once.
