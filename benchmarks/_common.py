@@ -131,7 +131,7 @@ def table(rows, levels, metric="brain", extra=("s/slice",)):
     ``extra`` columns.
     """
     psnr_key, ssim_key = ("brain_psnr", "brain_ssim") if metric == "brain" else ("psnr", "ssim")
-    head = "| method | " + " | ".join(f"{lv:g}%" for lv in levels) + " | " + " | ".join(extra)
+    head = "| method | " + " | ".join([f"{lv:g}%" for lv in levels] + list(extra))
     lines = [head + " |", "|---" * (len(levels) + 1 + len(extra)) + "|"]
     for name, row in rows.items():
         cells = []

@@ -141,10 +141,18 @@ def decomposers():
     return {"Patch": PatchDecomposer(), "Segment (classical, multi-Otsu)": SAMDecomposer("otsu")}
 
 
-def _base_digest():
+def _code_and_base_digest():
+    """sha256 of sksmoe's source and the bundled base: a cached fit is stale when either
+    changes (unpickling a model of older code would miss its newer parameters)."""
+    from pathlib import Path
+
+    import sksmoe
     from sksmoe.nn._checkpoint import BUNDLED_BASE
 
-    return hashlib.sha256(BUNDLED_BASE.read_bytes()).hexdigest()
+    digest = hashlib.sha256(BUNDLED_BASE.read_bytes())
+    for path in sorted(Path(sksmoe.__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def fit_learned(train, validation, quick, n_experts=(1, 2, 4, 8)):
@@ -162,10 +170,11 @@ def fit_learned(train, validation, quick, n_experts=(1, 2, 4, 8)):
     memory = Memory(CACHE / "fits", verbose=0)
     return memory.cache(_fit_learned)(train.noisy, train.clean, validation.noisy,
                                       validation.clean, validation.mask,
-                                      (1, 2) if quick else tuple(n_experts), _base_digest())
+                                      (1, 2) if quick else tuple(n_experts),
+                                      _code_and_base_digest())
 
 
-def _fit_learned(X, y, X_val, y_val, mask_val, ks, base_digest):
+def _fit_learned(X, y, X_val, y_val, mask_val, ks, digest):
     from sklearn.base import clone
     from sklearn.pipeline import make_pipeline
 
