@@ -50,11 +50,12 @@ def _nl_means_dipy(image, sigma_true):
     return nlmeans(image[..., None], sigma=_estimated(image), rician=True)[..., 0]  # wants 3-D
 
 
-def _bm3d(image, sigma_true, estimated=False):
+def bm3d(image, sigma_true, estimated=False):
+    """BM3D (``pip install "sksmoe[bench]"``) with the true or the estimated sigma."""
     from sksmoe.utils._optional import optional_import
 
-    bm3d = optional_import("bm3d", "bench")
-    return bm3d.bm3d(image, sigma_psd=_estimated(image) if estimated else sigma_true)
+    package = optional_import("bm3d", "bench")
+    return package.bm3d(image, sigma_psd=_estimated(image) if estimated else sigma_true)
 
 
 def _ants(image, sigma_true):
@@ -72,8 +73,8 @@ def classical_methods():
         "median filter": _median,
         "NL-means (scikit-image)": _nl_means_skimage,
         "NL-means (dipy, Rician, estimated sigma)": _nl_means_dipy,
-        "BM3D (true sigma)": _bm3d,
-        "BM3D (estimated sigma)": lambda image, sigma: _bm3d(image, sigma, estimated=True),
+        "BM3D (true sigma)": bm3d,
+        "BM3D (estimated sigma)": lambda image, sigma: bm3d(image, sigma, estimated=True),
         "ANTs denoise_image (Rician)": _ants,
     }
     missing = {}

@@ -33,14 +33,14 @@ def bm3d_validation(quick):
     """BM3D (true sigma) brain PSNR per level on the training script's validation images."""
     from sksmoe.metrics import psnr
     from sksmoe.training import validation_set
-    from sksmoe.utils._optional import optional_import
 
-    bm3d = optional_import("bm3d", "bench")
+    from ._methods import bm3d
+
     noisy, clean, mask, meta = validation_set()
     if quick:
         keep = np.flatnonzero(meta.noise_percent.to_numpy() == 5)[:1]
         noisy, clean, mask, meta = noisy[keep], clean[keep], mask[keep], meta.iloc[keep]
-    denoised = np.stack([bm3d.bm3d(x, sigma_psd=s) for x, s in zip(noisy, meta.sigma)])
+    denoised = np.stack([bm3d(x, s) for x, s in zip(noisy, meta.sigma)])
     scores = psnr(clean, denoised, mask)
     levels = meta.noise_percent.to_numpy()
     return {f"{lv:g}": float(scores[levels == lv].mean()) for lv in np.unique(levels)}

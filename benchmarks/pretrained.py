@@ -22,11 +22,9 @@ LEVELS = (1, 3, 5, 7, 9)
 
 
 def _bm3d(noisy, sigmas):
-    from sksmoe.utils._optional import optional_import
+    from ._methods import bm3d
 
-    bm3d = optional_import("bm3d", "bench")
-
-    return np.stack([bm3d.bm3d(x, sigma_psd=s) for x, s in zip(noisy, sigmas)])
+    return np.stack([bm3d(x, s) for x, s in zip(noisy, sigmas)])
 
 
 def main(argv=None):

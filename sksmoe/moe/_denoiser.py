@@ -8,11 +8,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..decomposition._regions import check_regions
-from ..nn._normalize import network_input
+from ..nn._normalize import network_input, relative_noise
 from ..utils._torch import resolve_device
 from ..utils._validation import check_array, check_positive_int
-from ._gating import (kmeans_centers, nearest_center, noise_edges, position_labels,
-                      relative_noise)
+from ._gating import kmeans_centers, nearest_center, noise_edges, position_labels
 
 GATINGS = ("kmeans", "random", "position")
 FINE_TUNES = ("last", "all", "none")
@@ -138,14 +137,19 @@ class SparseMoEDenoiser(BaseEstimator):
         edges = getattr(self, "noise_edges_", None)
         return self.n_experts_ * (1 if edges is None else len(edges) + 1)
 
-    def _labels(self, X, gate=None, seed_offset=0):
-        """Last-layer index of every region of every image: expert x noise band."""
+    def _labels(self, X, gate=None, seed_offset=0, noise_levels=None):
+        """Last-layer index of every region of every image: expert x noise band.
+
+        ``noise_levels`` (one per image) are estimated here unless given.
+        """
         labels = self._expert_labels(X, gate, seed_offset)
         edges = getattr(self, "noise_edges_", None)
         if edges is None:
             return labels
-        return [lab * (len(edges) + 1) + np.searchsorted(edges, relative_noise(r.image))
-                for lab, r in zip(labels, X)]
+        if noise_levels is None:
+            noise_levels = [relative_noise(r.image) for r in X]
+        return [lab * (len(edges) + 1) + np.searchsorted(edges, level)
+                for lab, level in zip(labels, noise_levels)]
 
     def _expert_labels(self, X, gate=None, seed_offset=0):
         """Expert index of every region of every image (the gate)."""
@@ -206,11 +210,11 @@ class SparseMoEDenoiser(BaseEstimator):
         if self.gating == "kmeans" and self.n_experts_ > 1:
             embeddings = np.concatenate([self._embedding(r) for r in X])
             self.centers_ = kmeans_centers(embeddings, self.n_experts_, self.seed_)
-        self.noise_edges_ = None
+        self.noise_edges_, levels = None, None
         if self.noise_bands > 1:
             levels = [relative_noise(r.image) for r in X]
             self.noise_edges_ = noise_edges(levels, self.noise_bands, self.seed_)
-        labels = self._labels(X)
+        labels = self._labels(X, noise_levels=levels)
         self.expert_states_ = None
         head = self.base_state_["head.weight"][None]
         bias = self.base_state_.get("head.bias", np.zeros(1, np.float32))
@@ -250,8 +254,9 @@ class SparseMoEDenoiser(BaseEstimator):
         return state
 
     def _residual_function(self, device):
-        """A function of a batch (n, 1, h, w) and its noise level to every expert's residual
-        (n, k, h, w), and whether the base is conditioned on the noise level."""
+        """A function of a batch (n, 1, h, w), its noise level and an optional expert index
+        to the residual of every expert (n, k, h, w), or of that one (n, 1, h, w); and
+        whether the base is conditioned on the noise level."""
         import torch
         import torch.nn.functional as F
 
@@ -259,16 +264,24 @@ class SparseMoEDenoiser(BaseEstimator):
 
         if self.expert_states_ is not None:
             models = [model_from_numpy(s, device) for s in self.expert_states_]
-            return (lambda batch, sigma: torch.cat([m(batch, sigma) for m in models], dim=1),
-                    models[0].noise_channel)
+
+            def residual(batch, sigma, expert=None):
+                chosen = models if expert is None else [models[expert]]
+                return torch.cat([m(batch, sigma) for m in chosen], dim=1)
+
+            return residual, models[0].noise_channel
         cache = self.__dict__.setdefault("_trunk_cache", {})
         if device not in cache:  # the trunk is fixed after fit; heads are read every call
             cache[device] = model_from_numpy(self.base_state_, device)
         base = cache[device]
         weight = torch.from_numpy(self.heads_[:, 0]).to(device)
         bias = torch.from_numpy(self.head_biases_).to(device)
-        return (lambda batch, sigma: F.conv2d(base.features(batch, sigma), weight, bias,
-                                              padding=1), base.noise_channel)
+
+        def residual(batch, sigma, expert=None):
+            rows = slice(None) if expert is None else slice(expert, expert + 1)
+            return F.conv2d(base.features(batch, sigma), weight[rows], bias[rows], padding=1)
+
+        return residual, base.noise_channel
 
     def predict(self, X, gate=None):
         """Denoise the images the region sets come from.
@@ -337,9 +350,11 @@ def _denoise_regions(residual, regions, labels, x, sigma, device, batch_size=64)
 
     crops = regions.crops(x).astype(np.float32)
     denoised = np.empty_like(crops)
-    for start in range(0, len(crops), batch_size):
-        batch = torch.from_numpy(crops[start:start + batch_size])[:, None].to(device)
-        chosen = torch.from_numpy(labels[start:start + batch_size]).to(device)
-        own = residual(batch, sigma)[torch.arange(len(batch), device=device), chosen]
-        denoised[start:start + batch_size] = (batch[:, 0] - own).cpu().numpy()
+    for expert in np.unique(labels):
+        index = np.flatnonzero(labels == expert)
+        for start in range(0, len(index), batch_size):
+            chunk = index[start:start + batch_size]
+            batch = torch.from_numpy(crops[chunk])[:, None].to(device)
+            own = residual(batch, sigma, int(expert))
+            denoised[chunk] = (batch - own)[:, 0].cpu().numpy()
     return regions.merge(denoised, image=x)

@@ -35,14 +35,6 @@ def position_labels(regions, n_experts):
     return np.clip(bands, 0, n_experts - 1)
 
 
-def relative_noise(image):
-    """Estimated noise sigma of an image over its intensity scale (what the network sees)."""
-    from ..nn._normalize import intensity_scale
-    from ..noise import estimate_sigma
-
-    return estimate_sigma(image) / intensity_scale(image)
-
-
 def noise_edges(levels, n_bands, seed):
     """Boundaries between ``n_bands`` noise bands: midpoints of 1-D k-means centres."""
     from sklearn.cluster import KMeans

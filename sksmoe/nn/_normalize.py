@@ -12,6 +12,14 @@ def intensity_scale(image):
     return scale if scale > 0 else 1.0
 
 
+def relative_noise(image, scale=None):
+    """Estimated noise sigma of ``image`` over its :func:`intensity_scale`: the noise level
+    the network sees."""
+    from ..noise import estimate_sigma
+
+    return estimate_sigma(image) / (intensity_scale(image) if scale is None else scale)
+
+
 def network_input(image, noise_channel=False):
     """What a DnCNN sees of ``image``: the image divided by its scale, and its noise level.
 
@@ -26,9 +34,5 @@ def network_input(image, noise_channel=False):
         ``noise_channel``).
     """
     scale = intensity_scale(image)
-    sigma = None
-    if noise_channel:
-        from ..noise import estimate_sigma
-
-        sigma = estimate_sigma(image) / scale
+    sigma = relative_noise(image, scale) if noise_channel else None
     return (np.asarray(image) / scale).astype(np.float32), scale, sigma

@@ -139,7 +139,7 @@ def test_gates(tiny_base, small_data, fitted):
 
 def test_noise_bands_give_each_noise_range_its_own_last_layer(tiny_base):
     from sksmoe.datasets import make_brainweb_dataset
-    from sksmoe.moe._gating import relative_noise
+    from sksmoe.nn._normalize import relative_noise
 
     data = make_brainweb_dataset(noise_levels=(1, 9), rf_levels=(20,), slice_step=6).train
     crop = (slice(None), slice(60, 132), slice(70, 150))
