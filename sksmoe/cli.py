@@ -52,6 +52,8 @@ def _denoise(args):
     model = load_pretrained(args.model)
     if args.device is not None:
         model.set_params(sparsemoedenoiser__device=args.device, embeddingpca__device=args.device)
+    if args.fast:
+        model.set_params(sparsemoedenoiser__self_ensemble=False)
     out = denoise_file(args.input, args.output, model, axis=args.axis,
                        overwrite=args.overwrite, progress=True)
     print(f"wrote {out}")
@@ -90,6 +92,9 @@ def main(argv=None):
     den.add_argument("--axis", type=int, choices=(0, 1, 2), default=2,
                      help="slice axis of a 3-D volume (default 2)")
     den.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
+    den.add_argument("--fast", action="store_true",
+                     help="skip the average over flips and rotations (8x faster, about 0.5 dB "
+                          "lower)")
     den.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     den.set_defaults(run=_denoise)
     fetch = commands.add_parser(

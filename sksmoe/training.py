@@ -159,7 +159,8 @@ def save_weights(model, path):
                for k, v in model.state_dict().items()}
     save_file(tensors, str(path), metadata={"depth": str(model.depth), "width": str(model.width),
                                             "bias": str(model.bias),
-                                            "noise_channel": str(model.noise_channel)})
+                                            "noise_channel": str(model.noise_channel),
+                                            "downsample": str(model.downsample)})
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -201,6 +202,11 @@ def fit_smoe(argv):
     parser.add_argument("--n-experts", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--noise-bands", type=int, default=1,
                         help="noise bands per expert (SparseMoEDenoiser(noise_bands=...))")
+    parser.add_argument("--noise-levels", type=float, nargs="+", default=[0, 1, 3, 5],
+                        help="Rician noise levels of the training and validation images (%%)")
+    parser.add_argument("--self-ensemble", action="store_true",
+                        help="average over flips and rotations at inference "
+                             "(SparseMoEDenoiser(self_ensemble=True)); k is chosen without it")
     parser.add_argument("--modalities", nargs="+", default=list(CONTRASTS))
     parser.add_argument("--slice-step", type=int, default=3)
     parser.add_argument("--name", default="smoe_patch")
@@ -209,8 +215,8 @@ def fit_smoe(argv):
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    data = make_brainweb_dataset(args.modalities, slice_step=args.slice_step,
-                                 random_state=args.seed)
+    data = make_brainweb_dataset(args.modalities, noise_levels=args.noise_levels,
+                                 slice_step=args.slice_step, random_state=args.seed)
     train, val = data.train, data.validation
     print(f"{len(train.noisy)} training and {len(val.noisy)} validation images")
     features = make_pipeline(PatchDecomposer(), EmbeddingPCA())
@@ -218,6 +224,13 @@ def fit_smoe(argv):
     val_regions = features.transform(val.noisy)
     print(f"decomposition and embedding: {time.perf_counter() - start:.0f} s")
     results, models = {}, {}
+
+    def validation_scores(denoiser):
+        scores = psnr(val.clean, denoiser.predict(val_regions), val.mask)
+        levels = val.meta.noise_percent.to_numpy()
+        return scores.mean(), {f"{p:g}": round(float(scores[levels == p].mean()), 3)
+                               for p in sorted(set(levels))}
+
     for k in args.n_experts:
         tic = time.perf_counter()
         from .nn._checkpoint import BUNDLED_BASE
@@ -227,28 +240,32 @@ def fit_smoe(argv):
                                      random_state=args.seed)
         denoiser.fit(train_regions, train.clean)
         fit_seconds = time.perf_counter() - tic
-        scores = psnr(val.clean, denoiser.predict(val_regions), val.mask)
-        by_level = {f"{p:g}": round(float(scores[(val.meta.noise_percent == p).to_numpy()]
-                                          .mean()), 3) for p in sorted(set(val.meta.noise_percent))}
-        results[k] = {"val_brain_psnr_mean": round(float(scores.mean()), 3),
+        mean, by_level = validation_scores(denoiser)
+        results[k] = {"val_brain_psnr_mean": round(float(mean), 3),
                       "val_brain_psnr": by_level, "fit_seconds": round(fit_seconds, 1)}
         models[k] = denoiser
-        print(f"k={k}: validation brain PSNR {scores.mean():.3f} dB {by_level} "
+        print(f"k={k}: validation brain PSNR {mean:.3f} dB {by_level} "
               f"(fit {fit_seconds:.0f} s)")
     best = max(results, key=lambda k: results[k]["val_brain_psnr_mean"])
+    if args.self_ensemble:
+        mean, by_level = validation_scores(models[best].set_params(self_ensemble=True))
+        results[best]["self_ensemble"] = {"val_brain_psnr_mean": round(float(mean), 3),
+                                          "val_brain_psnr": by_level}
+        print(f"k={best} with self-ensemble: validation brain PSNR {mean:.3f} dB {by_level}")
     pipeline = make_pipeline(*[step for _, step in features.steps], models[best])
     args.out.mkdir(parents=True, exist_ok=True)
     path = save(pipeline, args.out / f"{args.name}.safetensors", overwrite=True)
     card = {
         "model": "SMoE Patch: PatchDecomposer(48, 20) -> EmbeddingPCA(mobilenet_v2, 256, "
                  f"mode='image') -> SparseMoEDenoiser(k={best}, noise_bands={args.noise_bands}, "
-                 "fine_tune='last')",
+                 f"self_ensemble={args.self_ensemble}, fine_tune='last')",
         "command": "python -m sksmoe.training smoe " + " ".join(shlex.quote(a) for a in argv),
         "base": args.base.name,
         "data": f"{data.description} Train {len(train.noisy)} images, validation "
                 f"{len(val.noisy)} images.",
         "k_chosen_on_validation": best,
-        "modalities": args.modalities, "slice_step": args.slice_step, "seed": args.seed,
+        "modalities": args.modalities, "noise_levels": args.noise_levels,
+        "slice_step": args.slice_step, "seed": args.seed,
         "validation": results,
         "wall_seconds": round(time.perf_counter() - start, 1),
         "machine": platform.machine(),
@@ -286,6 +303,8 @@ def main(argv=None):
     parser.add_argument("--patch-size", type=int, default=48)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--noise-range", type=float, nargs=2, default=(0.0, 12.0))
+    parser.add_argument("--downsample", type=int, default=1,
+                        help="2: the trunk works on the 4 half-resolution sub-images (FFDNet)")
     parser.add_argument("--noise-channel", action="store_true",
                         help="condition the network on the estimated noise level (FFDNet-style)")
     parser.add_argument("--init", type=Path,
@@ -302,7 +321,8 @@ def main(argv=None):
     args.workdir.mkdir(parents=True, exist_ok=True)
     checkpoint = args.workdir / f"{args.name}.ckpt"
     log_path = args.workdir / f"{args.name}.log.jsonl"
-    model = DnCNN(args.depth, args.width, noise_channel=args.noise_channel)
+    model = DnCNN(args.depth, args.width, noise_channel=args.noise_channel,
+                  downsample=args.downsample)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     sampler = PatchSampler(args.patch_size, tuple(args.noise_range), seed=args.seed)
     step, seconds = 0, 0.0
@@ -359,7 +379,9 @@ def main(argv=None):
     digest = save_weights(model, weights)
     card = {
         "model": f"DnCNN depth {args.depth}, width {args.width}, batch norm, residual output"
-                 + (", noise level as a second input channel" if args.noise_channel else ""),
+                 + (", noise level as an extra input channel" if args.noise_channel else "")
+                 + (f", on {args.downsample}x{args.downsample} pixel-unshuffled sub-images"
+                    if args.downsample > 1 else ""),
         "init": args.init and args.init.name,
         "command": "python -m sksmoe.training " + " ".join(shlex.quote(a) for a in argv),
         "data": "BrainWeb-style MNI152 2009a (nilearn) train-split axial slices, contrasts "

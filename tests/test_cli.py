@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pytest
 
+import sksmoe
 from sksmoe.cli import main
 from sksmoe.io import Volume
 
@@ -57,6 +58,24 @@ def test_denoise_nifti_keeps_geometry_and_dtype(tmp_path, small_data, tiny_model
                  "--overwrite"]) == 2
     assert main(["denoise", str(src), str(out), "--model", str(tiny_model_path),
                  "--overwrite", "--axis", "2"]) == 0
+
+
+def test_denoise_fast_skips_the_self_ensemble(tmp_path, small_data, tiny_model_path):
+    from sksmoe.io import read_image, write_image
+
+    model = sksmoe.load_pretrained(tiny_model_path)
+    ensembled = sksmoe.save(model.set_params(sparsemoedenoiser__self_ensemble=True),
+                            tmp_path / "ensembled.safetensors")
+    src = write_image(tmp_path / "in.nii.gz", _volume(small_data).astype(np.float32))
+    outputs = {}
+    for name, model_path, extra in [("plain", tiny_model_path, []),
+                                    ("fast", ensembled, ["--fast"]),
+                                    ("ensembled", ensembled, [])]:
+        out = tmp_path / f"{name}.nii.gz"
+        assert main(["denoise", str(src), str(out), "--model", str(model_path)] + extra) == 0
+        outputs[name] = read_image(out).data
+    np.testing.assert_array_equal(outputs["fast"], outputs["plain"])
+    assert not np.allclose(outputs["ensembled"], outputs["plain"])
 
 
 def test_denoise_png_and_bad_input(tmp_path, small_data, tiny_model_path, capsys):

@@ -50,3 +50,14 @@ def test_training_resumes_from_its_checkpoint(tmp_path, capsys):
     assert card["steps"] == 3 and set(card["validation_brain_psnr"]) == {"1", "3", "5", "7", "9"}
     log = (tmp_path / "work" / "t.log.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in log] == [2, 3]
+
+
+def test_trains_a_noise_conditioned_half_resolution_model(tmp_path):
+    from sksmoe.nn._checkpoint import load_dncnn
+
+    assert main(["--name", "h", "--depth", "3", "--width", "4", "--batch-size", "2",
+                 "--patch-size", "32", "--steps", "1", "--downsample", "2", "--noise-channel",
+                 "--workdir", str(tmp_path), "--out", str(tmp_path)]) == 0
+    model = load_dncnn(tmp_path / "h.safetensors")
+    assert (model.downsample, model.noise_channel) == (2, True)
+    assert "pixel-unshuffled" in json.loads((tmp_path / "h.json").read_text())["model"]

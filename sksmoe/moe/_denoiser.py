@@ -58,6 +58,10 @@ class SparseMoEDenoiser(BaseEstimator):
         ``"image"``: the trunk sees the whole image (fast, one trunk pass per image);
         ``"region"``: each region is denoised on its own, as in the paper (slower by the
         patch overlap, about 5.8x for 48-pixel patches at stride 20).
+    self_ensemble : bool, default=False
+        Beyond the paper: average the experts' outputs over the 8 flips and 90-degree
+        rotations of each image (or region), undone before averaging (the geometric
+        self-ensemble of Lim et al. 2017). 8 times the trunk passes.
     alpha : float, default=1e-3
         Ridge strength pulling each last layer towards the base's, relative to the mean
         eigenvalue of its normal matrix.
@@ -80,17 +84,18 @@ class SparseMoEDenoiser(BaseEstimator):
         Boundaries of the noise bands (relative noise sigma).
     base_state_ : dict of str to ndarray
         Weights of the base DnCNN.
-    heads_ : ndarray of shape (n_experts * noise_bands, 1, width, 3, 3)
-    head_biases_ : ndarray of shape (n_experts * noise_bands,)
-        Last layer of each expert (``fine_tune`` "last" or "none").
+    heads_ : ndarray of shape (n_experts * noise_bands, blocks, width, 3, 3)
+    head_biases_ : ndarray of shape (n_experts * noise_bands, blocks)
+        Last layer of each expert (``fine_tune`` "last" or "none"); ``blocks`` is 1, or 4
+        for a base on half-resolution sub-images (``DnCNN(downsample=2)``).
     expert_states_ : list of dict or None
         Whole weights of each expert (``fine_tune="all"``).
     device_ : str
     """
 
     def __init__(self, n_experts=4, gating="kmeans", noise_bands=1, base="bundled",
-                 fine_tune="last",
-                 context="image", alpha=1e-3, pixels_per_region=64, max_steps=200,
+                 fine_tune="last", context="image", self_ensemble=False, alpha=1e-3,
+                 pixels_per_region=64, max_steps=200,
                  learning_rate=1e-4, batch_size=16, device="auto", random_state=None):
         self.n_experts = n_experts
         self.gating = gating
@@ -98,6 +103,7 @@ class SparseMoEDenoiser(BaseEstimator):
         self.base = base
         self.fine_tune = fine_tune
         self.context = context
+        self.self_ensemble = self_ensemble
         self.alpha = alpha
         self.pixels_per_region = pixels_per_region
         self.max_steps = max_steps
@@ -116,6 +122,9 @@ class SparseMoEDenoiser(BaseEstimator):
         for name in ("n_experts", "noise_bands", "pixels_per_region", "max_steps",
                      "batch_size"):
             check_positive_int(getattr(self, name), name)
+        if not isinstance(self.self_ensemble, (bool, np.bool_)):
+            raise ValueError("`self_ensemble` must be True or False, "
+                             f"got {self.self_ensemble!r}.")
         for name in ("alpha", "learning_rate"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
@@ -216,10 +225,10 @@ class SparseMoEDenoiser(BaseEstimator):
             self.noise_edges_ = noise_edges(levels, self.noise_bands, self.seed_)
         labels = self._labels(X, noise_levels=levels)
         self.expert_states_ = None
-        head = self.base_state_["head.weight"][None]
-        bias = self.base_state_.get("head.bias", np.zeros(1, np.float32))
-        self.heads_ = np.repeat(head, self._n_heads, axis=0)
-        self.head_biases_ = np.repeat(bias, self._n_heads).astype(np.float32)
+        head = self.base_state_["head.weight"]
+        bias = self.base_state_.get("head.bias", np.zeros(len(head), np.float32))
+        self.heads_ = np.repeat(head[None], self._n_heads, axis=0)
+        self.head_biases_ = np.repeat(bias[None], self._n_heads, axis=0).astype(np.float32)
         if self.fine_tune == "last":
             from ._fit_last import solve_last_layers
 
@@ -269,19 +278,39 @@ class SparseMoEDenoiser(BaseEstimator):
                 chosen = models if expert is None else [models[expert]]
                 return torch.cat([m(batch, sigma) for m in chosen], dim=1)
 
-            return residual, models[0].noise_channel
+            return self._ensembled(residual), models[0].noise_channel
         cache = self.__dict__.setdefault("_trunk_cache", {})
         if device not in cache:  # the trunk is fixed after fit; heads are read every call
             cache[device] = model_from_numpy(self.base_state_, device)
         base = cache[device]
-        weight = torch.from_numpy(self.heads_[:, 0]).to(device)
-        bias = torch.from_numpy(self.head_biases_).to(device)
+        blocks = self.heads_.shape[1]  # downsample**2 outputs per head
+        weight = torch.from_numpy(self.heads_.reshape(-1, *self.heads_.shape[2:])).to(device)
+        bias = torch.from_numpy(self.head_biases_.reshape(-1)).to(device)
 
         def residual(batch, sigma, expert=None):
-            rows = slice(None) if expert is None else slice(expert, expert + 1)
-            return F.conv2d(base.features(batch, sigma), weight[rows], bias[rows], padding=1)
+            rows = slice(None) if expert is None else slice(expert * blocks,
+                                                            (expert + 1) * blocks)
+            out = F.conv2d(base.features(batch, sigma), weight[rows], bias[rows], padding=1)
+            return base.assemble(out, batch.shape)
 
-        return residual, base.noise_channel
+        return self._ensembled(residual), base.noise_channel
+
+    def _ensembled(self, residual):
+        """``residual`` averaged over the 8 flips and rotations when ``self_ensemble``."""
+        if not self.self_ensemble:
+            return residual
+
+        def averaged(batch, sigma, expert=None):
+            total = 0
+            for flip in (False, True):
+                flipped = batch.flip(-1) if flip else batch
+                for turns in range(4):
+                    out = residual(flipped.rot90(turns, (-2, -1)), sigma, expert)
+                    out = out.rot90(-turns, (-2, -1))
+                    total = total + (out.flip(-1) if flip else out)
+            return total / 8
+
+        return averaged
 
     def predict(self, X, gate=None):
         """Denoise the images the region sets come from.

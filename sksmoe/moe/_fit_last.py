@@ -27,66 +27,83 @@ def solve_last_layers(model, X, y, labels, n_experts, *, context, alpha, pixels_
                       rng):
     """Least-squares last layers of ``n_experts`` experts sharing ``model``'s trunk.
 
+    A trunk on pixel-unshuffled sub-images (``model.downsample`` d > 1) has d**2 outputs, one
+    per position in a d x d block; each is its own least-squares problem on the pixels at
+    that position.
+
     Returns
     -------
-    heads : ndarray of shape (n_experts, 1, width, 3, 3)
-    biases : ndarray of shape (n_experts,)
+    heads : ndarray of shape (n_experts, d**2, width, 3, 3)
+    biases : ndarray of shape (n_experts, d**2)
     """
     import torch
     import torch.nn.functional as F
 
     device = next(model.parameters()).device
-    width = model.head.weight.shape[1]
+    blocks, width = model.head.weight.shape[:2]
+    d = model.downsample
     dim = width * 9 + 1
-    normal = np.zeros((n_experts, dim, dim))
-    moment = np.zeros((n_experts, dim))
+    normal = np.zeros((n_experts * blocks, dim, dim))
+    moment = np.zeros((n_experts * blocks, dim))
+
+    def sample(columns, feature_width, flat, box_w):
+        """Features, and block position, of the pixels ``flat`` of a box ``box_w`` wide."""
+        rows, cols = flat // box_w, flat % box_w
+        return (columns[:, (rows // d) * feature_width + cols // d].T,
+                (rows % d) * d + cols % d)
+
     with torch.inference_mode():
         for regions, clean, region_labels in zip(X, y, labels):
             x, scale, sigma = network_input(regions.image, model.noise_channel)
             target = ((regions.image - clean) / scale).astype(np.float32)
-            phis, targets, experts = [], [], []
+            phis, targets, keys = [], [], []
             if context == "image":
                 features = model.features(torch.from_numpy(x)[None, None].to(device), sigma)
-                columns = F.unfold(features, 3, padding=1)[0].cpu().numpy()  # (dim-1, H*W)
-                width_px = x.shape[1]
+                columns = F.unfold(features, 3, padding=1)[0].cpu().numpy()  # (dim-1, h*w)
                 for index, (r0, c0, _, _) in enumerate(regions.boxes):
                     flat, box_w = _sample_pixels(regions, index, pixels_per_region, rng)
                     rows, cols = r0 + flat // box_w, c0 + flat % box_w
-                    phis.append(columns[:, rows * width_px + cols].T)
+                    phi, block = sample(columns, features.shape[3],
+                                        rows * x.shape[1] + cols, x.shape[1])
+                    phis.append(phi)
                     targets.append(target[rows, cols])
-                    experts.append(np.full(len(flat), region_labels[index]))
+                    keys.append(region_labels[index] * blocks + block)
             else:
                 crops = regions.crops(x).astype(np.float32)
                 target_crops = regions.crops(target)
                 for start in range(0, len(crops), 32):
                     batch = torch.from_numpy(crops[start:start + 32])[:, None].to(device)
-                    columns = F.unfold(model.features(batch, sigma), 3, padding=1).cpu().numpy()
+                    features = model.features(batch, sigma)
+                    columns = F.unfold(features, 3, padding=1).cpu().numpy()
                     for offset, cols in enumerate(columns):
                         index = start + offset
-                        flat, _ = _sample_pixels(regions, index, pixels_per_region, rng)
-                        phis.append(cols[:, flat].T)
+                        flat, box_w = _sample_pixels(regions, index, pixels_per_region, rng)
+                        phi, block = sample(cols, features.shape[3], flat, box_w)
+                        phis.append(phi)
                         targets.append(target_crops[index].ravel()[flat])
-                        experts.append(np.full(len(flat), region_labels[index]))
+                        keys.append(region_labels[index] * blocks + block)
             phi = np.concatenate(phis).astype(np.float64)
             phi = np.hstack([phi, np.ones((len(phi), 1))])
             t = np.concatenate(targets).astype(np.float64)
-            e = np.concatenate(experts)
-            for expert in np.unique(e):
-                rows = e == expert
-                normal[expert] += phi[rows].T @ phi[rows]
-                moment[expert] += phi[rows].T @ t[rows]
-    w0 = np.append(model.head.weight.detach().cpu().numpy().ravel(),
-                   model.head.bias.item() if model.head.bias is not None else 0.0)
-    solutions = np.empty((n_experts, dim))
-    for expert in range(n_experts):
-        if normal[expert, -1, -1] == 0:  # no region went to this expert
-            solutions[expert] = w0
+            k = np.concatenate(keys)
+            for key in np.unique(k):
+                rows = k == key
+                normal[key] += phi[rows].T @ phi[rows]
+                moment[key] += phi[rows].T @ t[rows]
+    base_bias = (model.head.bias.detach().cpu().numpy() if model.head.bias is not None
+                 else np.zeros(blocks))
+    w0 = np.hstack([model.head.weight.detach().cpu().numpy().reshape(blocks, -1),
+                    base_bias[:, None]])
+    solutions = np.empty((n_experts * blocks, dim))
+    for key in range(n_experts * blocks):
+        if normal[key, -1, -1] == 0:  # no region went to this expert
+            solutions[key] = w0[key % blocks]
             continue
-        lam = alpha * np.trace(normal[expert]) / dim
-        solutions[expert] = np.linalg.solve(normal[expert] + lam * np.eye(dim),
-                                            moment[expert] + lam * w0)
-    heads = solutions[:, :-1].reshape(n_experts, 1, width, 3, 3).astype(np.float32)
-    biases = solutions[:, -1].astype(np.float32)
+        lam = alpha * np.trace(normal[key]) / dim
+        solutions[key] = np.linalg.solve(normal[key] + lam * np.eye(dim),
+                                         moment[key] + lam * w0[key % blocks])
+    heads = solutions[:, :-1].reshape(n_experts, blocks, width, 3, 3).astype(np.float32)
+    biases = solutions[:, -1].reshape(n_experts, blocks).astype(np.float32)
     if model.head.bias is None:
         biases[:] = 0
     return heads, biases

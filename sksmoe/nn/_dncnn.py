@@ -1,6 +1,7 @@
 """DnCNN (Zhang et al. 2017): a residual denoiser, split into a trunk and a last layer."""
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -13,8 +14,12 @@ class DnCNN(nn.Module):
     so that experts can share one trunk and differ in their head.
 
     With ``noise_channel=True`` the network is told the noise level, as in FFDNet (Zhang
-    et al. 2018): a constant second input channel holds sigma (in the units of the image)
-    and the model is called as ``model(y, sigma)``.
+    et al. 2018): a constant extra input channel holds sigma (in the units of the image)
+    and the model is called as ``model(y, sigma)``. With ``downsample=2`` the trunk works,
+    as FFDNet's does, on the 4 half-resolution sub-images of the image (pixel unshuffle;
+    the image is padded to even sizes by repeating its edge) and the last layer gives the 4
+    sub-images of the residual: a quarter of the work per layer and twice the receptive
+    field.
 
     Parameters
     ----------
@@ -25,25 +30,37 @@ class DnCNN(nn.Module):
     bias : bool, default=True
         Whether the convolutions have a bias (some reference checkpoints have none).
     noise_channel : bool, default=False
-        Whether the noise level is a second input channel.
+        Whether the noise level is an extra input channel.
+    downsample : int, default=1
+        Side of the pixel-unshuffle block (1: none, the paper's DnCNN; 2: FFDNet's).
     """
 
-    def __init__(self, depth=17, width=64, bias=True, noise_channel=False):
+    def __init__(self, depth=17, width=64, bias=True, noise_channel=False, downsample=1):
         super().__init__()
         if depth < 2:
             raise ValueError(f"`depth` must be >= 2, got {depth}.")
-        layers = [nn.Conv2d(1 + noise_channel, width, 3, padding=1, bias=bias),
+        if downsample < 1:
+            raise ValueError(f"`downsample` must be >= 1, got {downsample}.")
+        blocks = downsample ** 2
+        layers = [nn.Conv2d(blocks + noise_channel, width, 3, padding=1, bias=bias),
                   nn.ReLU(inplace=True)]
         for _ in range(depth - 2):
             layers += [nn.Conv2d(width, width, 3, padding=1, bias=bias),
                        nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
         self.trunk = nn.Sequential(*layers)
-        self.head = nn.Conv2d(width, 1, 3, padding=1, bias=bias)
+        self.head = nn.Conv2d(width, blocks, 3, padding=1, bias=bias)
         self.depth, self.width, self.bias = depth, width, bias
-        self.noise_channel = noise_channel
+        self.noise_channel, self.downsample = noise_channel, downsample
 
     def features(self, x, sigma=None):
-        """Trunk output for images ``x`` (n, 1, H, W) of noise level ``sigma`` (float or (n,))."""
+        """Trunk output for images ``x`` (n, 1, H, W) of noise level ``sigma`` (float or (n,)).
+
+        Of shape (n, width, ceil(H / downsample), ceil(W / downsample)).
+        """
+        d = self.downsample
+        if d > 1:
+            pad = (0, -x.shape[3] % d, 0, -x.shape[2] % d)
+            x = F.pixel_unshuffle(F.pad(x, pad, mode="replicate") if any(pad) else x, d)
         if self.noise_channel:
             if sigma is None:
                 raise ValueError("This DnCNN is conditioned on the noise level: pass `sigma`.")
@@ -51,9 +68,16 @@ class DnCNN(nn.Module):
             x = torch.cat([x, sigma.expand(len(x), 1, *x.shape[2:])], dim=1)
         return self.trunk(x)
 
+    def assemble(self, out, shape):
+        """Images (n, c, H, W) from last-layer outputs (n, c * downsample**2, h, w) of
+        images of size ``shape[-2:]`` (inverse of the pixel unshuffle)."""
+        if self.downsample == 1:
+            return out
+        return F.pixel_shuffle(out, self.downsample)[..., :shape[-2], :shape[-1]]
+
     def forward(self, x, sigma=None):
         """Predicted noise (residual) of ``x``, shape (n, 1, H, W)."""
-        return self.head(self.features(x, sigma))
+        return self.assemble(self.head(self.features(x, sigma)), x.shape)
 
 
 def dncnn_from_state_dict(state_dict):
@@ -69,9 +93,14 @@ def dncnn_from_state_dict(state_dict):
         convs = sorted({int(k.split(".")[1]) for k in state_dict
                         if k.startswith("trunk.") and k.endswith("weight")
                         and state_dict[k].ndim == 4})
-        width = state_dict["head.weight"].shape[1]
+        blocks, width = state_dict["head.weight"].shape[:2]
+        downsample = round(blocks ** 0.5)
+        extra = state_dict["trunk.0.weight"].shape[1] - blocks
+        if downsample ** 2 != blocks or extra not in (0, 1):
+            raise ValueError(f"Unrecognised DnCNN: last layer gives {blocks} channels and the "
+                             f"first takes {blocks + extra}.")
         model = DnCNN(depth=len(convs) + 1, width=width, bias="head.bias" in state_dict,
-                      noise_channel=state_dict["trunk.0.weight"].shape[1] == 2)
+                      noise_channel=bool(extra), downsample=downsample)
         model.load_state_dict(state_dict)
         return model
     prefix = next((p for p in ("model.", "dncnn.", "module.model.", "") if

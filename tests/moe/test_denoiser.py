@@ -112,6 +112,35 @@ def test_noise_conditioned_base_is_given_the_estimated_sigma(tiny_conditioned_ba
         assert out.shape == X_test.shape and np.isfinite(out).all()
 
 
+@pytest.mark.parametrize("context", ["image", "region"])
+def test_closed_form_heads_on_a_half_resolution_base(small_data, tmp_path, context):
+    import torch
+    from safetensors.torch import save_file
+
+    from sksmoe.nn._dncnn import DnCNN
+    from sksmoe.nn._normalize import network_input
+
+    torch.manual_seed(0)
+    base = DnCNN(depth=4, width=8, downsample=2).eval()
+    save_file(base.state_dict(), str(tmp_path / "half.safetensors"))
+    X, y, X_test = small_data["X"], small_data["y"], small_data["X_test"][:, :-1]  # odd rows
+    untuned = _pipe(tmp_path / "half.safetensors", n_experts=1, fine_tune="none",
+                    context=context).fit(X, y)
+    x, scale, _ = network_input(X_test[0])
+    with torch.inference_mode():
+        x = torch.from_numpy(x)[None, None]
+        expected = (x - base(x))[0, 0].numpy() * scale
+    tolerance = float(X_test.max()) * (1e-5 if context == "image" else 0.05)
+    inside = (slice(8, -8), slice(8, -8))
+    np.testing.assert_allclose(untuned.predict(X_test[:1])[0][inside], expected[inside],
+                               atol=tolerance)
+    tuned = clone(untuned).set_params(sparsemoedenoiser__fine_tune="last",
+                                      sparsemoedenoiser__n_experts=2).fit(X, y)
+    assert tuned[-1].heads_.shape == (2, 4, 8, 3, 3)
+    assert tuned[-1].head_biases_.shape == (2, 4)
+    assert tuned.score(X, y) > untuned.score(X, y) + 1
+
+
 def test_context_region_is_close_to_context_image_inside(fitted, small_data):
     region = clone(fitted).set_params(sparsemoedenoiser__context="region")
     region.fit(small_data["X"], small_data["y"])
@@ -158,6 +187,24 @@ def test_noise_bands_give_each_noise_range_its_own_last_layer(tiny_base):
         clone(pipe).set_params(sparsemoedenoiser__noise_bands=3).fit(X[:2], y[:2])
 
 
+@pytest.mark.parametrize("context", ["image", "region"])
+def test_self_ensemble_makes_one_expert_equivariant_to_flips_and_rotations(
+        tiny_base, small_data, context):
+    image = small_data["X_test"][:1, :64, :64]
+    model = make_pipeline(PatchDecomposer(32, 16), SparseMoEDenoiser(
+        n_experts=1, base=tiny_base, context=context, self_ensemble=True, random_state=0))
+    model.fit(small_data["X"][:, :64, :64], small_data["y"][:, :64, :64])
+    single = clone(model).set_params(sparsemoedenoiser__self_ensemble=False)
+    single.fit(small_data["X"][:, :64, :64], small_data["y"][:, :64, :64])
+    for transform in (np.fliplr, np.rot90, lambda a: np.rot90(a, 3)):
+        moved = transform(image[0]).copy()[None]
+        np.testing.assert_allclose(model.predict(moved)[0], transform(model.predict(image)[0]),
+                                   atol=1e-4 * float(image.max()))
+    moved = np.fliplr(image[0]).copy()[None]
+    assert not np.allclose(single.predict(moved)[0], np.fliplr(single.predict(image)[0]),
+                           atol=1e-4 * float(image.max()))
+
+
 def test_fine_tune_all_changes_the_trunk(tiny_base, small_data):
     model = _pipe(tiny_base, n_experts=2, fine_tune="all", max_steps=3).fit(
         small_data["X"][:2], small_data["y"][:2])
@@ -178,6 +225,8 @@ def test_errors(tiny_base, small_data, tmp_path):
         _pipe(tiny_base, gating="softmax").fit(small_data["X"], small_data["y"])
     with pytest.raises(ValueError, match="n_experts"):
         _pipe(tiny_base, n_experts=0).fit(small_data["X"], small_data["y"])
+    with pytest.raises(ValueError, match="self_ensemble"):
+        _pipe(tiny_base, self_ensemble="yes").fit(small_data["X"], small_data["y"])
     with pytest.raises(FileNotFoundError, match="nowhere"):
         _pipe(tmp_path / "nowhere.pt").fit(small_data["X"], small_data["y"])
     (tmp_path / "bad.pt").write_bytes(b"garbage")

@@ -57,3 +57,24 @@ def test_noise_conditioned_checkpoint_round_trip(tmp_path):
         assert not torch.allclose(loaded(x, 0.1), loaded(x, 0.0))
         with pytest.raises(ValueError, match="sigma"):
             loaded(x)
+
+
+@pytest.mark.parametrize("noise_channel", [False, True])
+def test_half_resolution_checkpoint_round_trip(tmp_path, noise_channel):
+    import torch.nn.functional as F
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    model = DnCNN(depth=4, width=6, noise_channel=noise_channel, downsample=2).eval()
+    save_file(model.state_dict(), str(tmp_path / "h.safetensors"))
+    loaded = load_dncnn(tmp_path / "h.safetensors")
+    assert (loaded.downsample, loaded.noise_channel) == (2, noise_channel)
+    x = torch.rand(2, 1, 15, 18)  # an odd size is padded, then cropped back
+    sigma = 0.1 if noise_channel else None
+    with torch.no_grad():
+        out = loaded(x, sigma)
+        assert out.shape == x.shape
+        np.testing.assert_allclose(out, model(x, sigma), rtol=1e-6, atol=1e-6)
+        assert loaded.features(x, sigma).shape == (2, 6, 8, 9)
+    even = torch.rand(1, 1, 16, 18)
+    np.testing.assert_array_equal(model.assemble(F.pixel_unshuffle(even, 2), even.shape), even)
