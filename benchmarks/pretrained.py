@@ -1,16 +1,18 @@
 """The bundled models against BM3D on held-out slices (issue "core" table).
 
 Run: ``python -m benchmarks run pretrained [--quick]``. Test split of the BrainWeb-style
-MNI152 data ("MNI-T1" template contrast, RF 20%, noise 1/3/5/7/9%; 7 and 9% never seen in
-training) and the real dipy T1 slice with Rician noise added the same way (4 draws a level).
-Rows: noisy input, BM3D with the true sigma (``pip install "sksmoe[bench]"``; non-commercial
-licence, benchmark only), the untuned base DnCNN, the bundled SMoE without its noise bands
-(the paper's SMoE), its k=1 counterpart and the bundled SMoE (both fitted in this run on the
-same training data and features). Brain-mask PSNR / SSIM, mean over
-slices. Writes ``benchmarks/results/pretrained.md`` and ``.json``.
+MNI152 data ("MNI-T1" template contrast, RF 20%, noise 1/3/5/7/9%) and the real dipy T1 slice
+with Rician noise added the same way (4 draws a level). Rows: noisy input, BM3D with the true
+sigma (``pip install "sksmoe[bench]"``; non-commercial licence, benchmark only), the untuned
+base DnCNN, the paper's SMoE (the bundled k, no noise bands, no self-ensemble), the k=1
+counterpart of the bundled model (all three fitted in this run on the bundled model's
+training data and features), the bundled SMoE without and with its self-ensemble.
+Brain-mask PSNR / SSIM, mean over slices. Writes ``benchmarks/results/pretrained.md`` and
+``.json``.
 """
 
 import argparse
+import copy
 import json
 import time
 from pathlib import Path
@@ -42,18 +44,21 @@ def main(argv=None):
     model = load_pretrained()
     card = json.loads((HERE / "smoe_patch.json").read_text())
     # the k=1 counterpart and the untuned base, on the bundled model's features
-    train = make_brainweb_dataset(card["modalities"], slice_step=card["slice_step"],
-                                  random_state=card["seed"]).train
+    train_levels = card.get("noise_levels", [0, 1, 3, 5])
+    train = make_brainweb_dataset(card["modalities"], noise_levels=train_levels,
+                                  slice_step=card["slice_step"], random_state=card["seed"]).train
     if args.quick:
         train = {k: v[:4] for k, v in train.items() if k in ("noisy", "clean")}
     features = model[:-1]
     k1 = clone(model[-1]).set_params(n_experts=1, base="bundled").fit(
         features.transform(train["noisy"]), train["clean"])
     untuned = clone(model[-1]).set_params(n_experts=1, noise_bands=1, fine_tune="none",
-                                          base="bundled").fit(
+                                          self_ensemble=False, base="bundled").fit(
         features.transform(train["noisy"][:1]), train["clean"][:1])
-    paper = clone(model[-1]).set_params(noise_bands=1, base="bundled").fit(
+    paper = clone(model[-1]).set_params(noise_bands=1, self_ensemble=False, base="bundled").fit(
         features.transform(train["noisy"]), train["clean"])
+    bundled = model[-1]
+    plain = copy.deepcopy(bundled).set_params(self_ensemble=False)
 
     sets = {
         "BrainWeb-style test split (MNI-T1, RF 20%)": make_brainweb_dataset(
@@ -67,11 +72,15 @@ def main(argv=None):
         start = time.perf_counter()
         rows["BM3D (true sigma)"] = (_bm3d(data.noisy, data.meta.sigma.to_numpy()),
                                      time.perf_counter() - start)
-        k, bands = model[-1].n_experts_, model[-1].noise_bands
-        for label, denoiser in (("DnCNN base, untuned", untuned),
-                                (f"SMoE k={k}, no noise bands (the paper's SMoE)", paper),
-                                (f"SMoE k=1, {bands} noise bands", k1),
-                                (f"SMoE k={k}, {bands} noise bands (bundled)", model[-1])):
+        k, bands = bundled.n_experts_, bundled.noise_bands
+        ensembled = ", self-ensemble" if bundled.self_ensemble else ""
+        denoisers = {"DnCNN base, untuned": untuned,
+                     f"SMoE k={k}, no noise bands (the paper's SMoE)": paper,
+                     f"SMoE k=1, {bands} noise bands{ensembled}": k1}
+        if bundled.self_ensemble:
+            denoisers[f"SMoE k={k}, {bands} noise bands, without the self-ensemble"] = plain
+        denoisers[f"SMoE k={k}, {bands} noise bands{ensembled} (bundled)"] = bundled
+        for label, denoiser in denoisers.items():
             start = time.perf_counter()
             rows[label] = (denoiser.predict(regions), time.perf_counter() - start)
         levels = data.meta.noise_percent.to_numpy()
@@ -86,7 +95,8 @@ def main(argv=None):
             }
     lines = ["# Bundled models against BM3D", "",
              "Brain-mask PSNR dB / SSIM, mean over slices; data_range = clean max - min per "
-             "slice. 7% and 9% are noise levels never seen in training.", ""]
+             f"slice. Training noise levels of the SMoE heads: {train_levels}%; base: "
+             f"{card['base']}.", ""]
     for name, table in results.items():
         lines += [f"## {name}", "", "| method | " + " | ".join(f"{lv}%" for lv in LEVELS)
                   + " | s/slice |", "|---" * (len(LEVELS) + 2) + "|"]

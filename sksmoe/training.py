@@ -204,6 +204,9 @@ def fit_smoe(argv):
                         help="noise bands per expert (SparseMoEDenoiser(noise_bands=...))")
     parser.add_argument("--noise-levels", type=float, nargs="+", default=[0, 1, 3, 5],
                         help="Rician noise levels of the training and validation images (%%)")
+    parser.add_argument("--foreground-only", action="store_true",
+                        help="fit the last layers on the head only "
+                             "(SparseMoEDenoiser(foreground_only=True))")
     parser.add_argument("--self-ensemble", action="store_true",
                         help="average over flips and rotations at inference "
                              "(SparseMoEDenoiser(self_ensemble=True)); k is chosen without it")
@@ -237,6 +240,7 @@ def fit_smoe(argv):
 
         base = "bundled" if args.base.resolve() == BUNDLED_BASE else str(args.base)
         denoiser = SparseMoEDenoiser(n_experts=k, noise_bands=args.noise_bands, base=base,
+                                     foreground_only=args.foreground_only,
                                      random_state=args.seed)
         denoiser.fit(train_regions, train.clean)
         fit_seconds = time.perf_counter() - tic
@@ -258,7 +262,8 @@ def fit_smoe(argv):
     card = {
         "model": "SMoE Patch: PatchDecomposer(48, 20) -> EmbeddingPCA(mobilenet_v2, 256, "
                  f"mode='image') -> SparseMoEDenoiser(k={best}, noise_bands={args.noise_bands}, "
-                 f"self_ensemble={args.self_ensemble}, fine_tune='last')",
+                 f"self_ensemble={args.self_ensemble}, "
+                 f"foreground_only={args.foreground_only}, fine_tune='last')",
         "command": "python -m sksmoe.training smoe " + " ".join(shlex.quote(a) for a in argv),
         "base": args.base.name,
         "data": f"{data.description} Train {len(train.noisy)} images, validation "

@@ -62,6 +62,11 @@ class SparseMoEDenoiser(BaseEstimator):
         Beyond the paper: average the experts' outputs over the 8 flips and 90-degree
         rotations of each image (or region), undone before averaging (the geometric
         self-ensemble of Lim et al. 2017). 8 times the trunk passes.
+    foreground_only : bool, default=False
+        Beyond the paper: fit the last layers on pixels of the foreground only
+        (:func:`sksmoe.metrics.brain_mask` of each clean image), the part a brain-mask PSNR
+        scores, so that the air around the head (Rician noise floor) takes no capacity.
+        ``fine_tune="last"`` only.
     alpha : float, default=1e-3
         Ridge strength pulling each last layer towards the base's, relative to the mean
         eigenvalue of its normal matrix.
@@ -94,8 +99,8 @@ class SparseMoEDenoiser(BaseEstimator):
     """
 
     def __init__(self, n_experts=4, gating="kmeans", noise_bands=1, base="bundled",
-                 fine_tune="last", context="image", self_ensemble=False, alpha=1e-3,
-                 pixels_per_region=64, max_steps=200,
+                 fine_tune="last", context="image", self_ensemble=False, foreground_only=False,
+                 alpha=1e-3, pixels_per_region=64, max_steps=200,
                  learning_rate=1e-4, batch_size=16, device="auto", random_state=None):
         self.n_experts = n_experts
         self.gating = gating
@@ -104,6 +109,7 @@ class SparseMoEDenoiser(BaseEstimator):
         self.fine_tune = fine_tune
         self.context = context
         self.self_ensemble = self_ensemble
+        self.foreground_only = foreground_only
         self.alpha = alpha
         self.pixels_per_region = pixels_per_region
         self.max_steps = max_steps
@@ -122,9 +128,13 @@ class SparseMoEDenoiser(BaseEstimator):
         for name in ("n_experts", "noise_bands", "pixels_per_region", "max_steps",
                      "batch_size"):
             check_positive_int(getattr(self, name), name)
-        if not isinstance(self.self_ensemble, (bool, np.bool_)):
-            raise ValueError("`self_ensemble` must be True or False, "
-                             f"got {self.self_ensemble!r}.")
+        for name in ("self_ensemble", "foreground_only"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"`{name}` must be True or False, "
+                                 f"got {getattr(self, name)!r}.")
+        if self.foreground_only and self.fine_tune != "last":
+            raise ValueError("`foreground_only=True` needs fine_tune='last', "
+                             f"got fine_tune={self.fine_tune!r}.")
         for name in ("alpha", "learning_rate"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
@@ -234,7 +244,8 @@ class SparseMoEDenoiser(BaseEstimator):
 
             self.heads_, self.head_biases_ = solve_last_layers(
                 base.to(self.device_), X, y, labels, self._n_heads, context=self.context,
-                alpha=self.alpha, pixels_per_region=self.pixels_per_region, rng=rng)
+                alpha=self.alpha, pixels_per_region=self.pixels_per_region, rng=rng,
+                foreground_only=self.foreground_only)
         elif self.fine_tune == "all":
             from ._fit_all import train_experts
 

@@ -9,23 +9,32 @@ is the 3x3 neighbourhood of the trunk features: fitting the last layer to the re
 
 import numpy as np
 
+from ..metrics import brain_mask
 from ..nn._normalize import network_input
 
 
-def _sample_pixels(regions, index, n, rng):
-    """Flat indices (in the crop of region ``index``) of ``n`` random pixels of the region."""
+def _sample_pixels(regions, index, n, rng, foreground=None):
+    """Flat indices (in the crop of region ``index``) of ``n`` random pixels of the region,
+    inside ``foreground`` (a mask of the image) if given."""
     r0, c0, r1, c1 = regions.boxes[index]
-    if regions.masks is None:
+    if regions.masks is None and foreground is None:
         flat = rng.randint((r1 - r0) * (c1 - c0), size=n)
     else:
-        inside = np.flatnonzero(regions.masks[index])
+        inside = (np.ones((r1 - r0, c1 - c0), bool) if regions.masks is None
+                  else regions.masks[index])
+        if foreground is not None:
+            inside = inside & foreground[r0:r1, c0:c1]
+        inside = np.flatnonzero(inside)
         flat = inside[rng.randint(len(inside), size=n)] if len(inside) else np.zeros(0, int)
     return flat, c1 - c0
 
 
 def solve_last_layers(model, X, y, labels, n_experts, *, context, alpha, pixels_per_region,
-                      rng):
+                      rng, foreground_only=False):
     """Least-squares last layers of ``n_experts`` experts sharing ``model``'s trunk.
+
+    With ``foreground_only`` the pixels are sampled inside :func:`sksmoe.metrics.brain_mask`
+    of each clean image only.
 
     A trunk on pixel-unshuffled sub-images (``model.downsample`` d > 1) has d**2 outputs, one
     per position in a d x d block; each is its own least-squares problem on the pixels at
@@ -56,12 +65,14 @@ def solve_last_layers(model, X, y, labels, n_experts, *, context, alpha, pixels_
         for regions, clean, region_labels in zip(X, y, labels):
             x, scale, sigma = network_input(regions.image, model.noise_channel)
             target = ((regions.image - clean) / scale).astype(np.float32)
+            foreground = brain_mask(clean) if foreground_only else None
             phis, targets, keys = [], [], []
             if context == "image":
                 features = model.features(torch.from_numpy(x)[None, None].to(device), sigma)
                 columns = F.unfold(features, 3, padding=1)[0].cpu().numpy()  # (dim-1, h*w)
                 for index, (r0, c0, _, _) in enumerate(regions.boxes):
-                    flat, box_w = _sample_pixels(regions, index, pixels_per_region, rng)
+                    flat, box_w = _sample_pixels(regions, index, pixels_per_region, rng,
+                                                 foreground)
                     rows, cols = r0 + flat // box_w, c0 + flat % box_w
                     phi, block = sample(columns, features.shape[3],
                                         rows * x.shape[1] + cols, x.shape[1])
@@ -77,7 +88,8 @@ def solve_last_layers(model, X, y, labels, n_experts, *, context, alpha, pixels_
                     columns = F.unfold(features, 3, padding=1).cpu().numpy()
                     for offset, cols in enumerate(columns):
                         index = start + offset
-                        flat, box_w = _sample_pixels(regions, index, pixels_per_region, rng)
+                        flat, box_w = _sample_pixels(regions, index, pixels_per_region, rng,
+                                                     foreground)
                         phi, block = sample(cols, features.shape[3], flat, box_w)
                         phis.append(phi)
                         targets.append(target_crops[index].ravel()[flat])

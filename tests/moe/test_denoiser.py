@@ -205,6 +205,25 @@ def test_self_ensemble_makes_one_expert_equivariant_to_flips_and_rotations(
                            atol=1e-4 * float(image.max()))
 
 
+@pytest.mark.parametrize("context", ["image", "region"])
+def test_foreground_only_fits_the_last_layer_on_the_head(tiny_base, small_data, context):
+    from sksmoe.metrics import brain_mask
+
+    X, y = small_data["X"], small_data["y"]
+    inside = brain_mask(y)
+    assert 0.2 < inside.mean() < 0.9
+    everywhere = _pipe(tiny_base, n_experts=1, context=context).fit(X, y)
+    foreground = clone(everywhere).set_params(sparsemoedenoiser__foreground_only=True).fit(X, y)
+
+    def error(model, where):  # on the fitted images: the least-squares objective itself
+        return ((model.predict(X) - y)[where] ** 2).mean()
+
+    assert error(foreground, inside) < error(everywhere, inside)
+    assert error(foreground, ~inside) > error(everywhere, ~inside)
+    with pytest.raises(ValueError, match="foreground_only"):
+        clone(foreground).set_params(sparsemoedenoiser__fine_tune="all").fit(X, y)
+
+
 def test_fine_tune_all_changes_the_trunk(tiny_base, small_data):
     model = _pipe(tiny_base, n_experts=2, fine_tune="all", max_steps=3).fit(
         small_data["X"][:2], small_data["y"][:2])
