@@ -319,6 +319,9 @@ def main(argv=None):
     parser.add_argument("--validate-every", type=int, default=250)
     parser.add_argument("--checkpoint-every", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--export", action="store_true",
+                        help="write the weights and model card of the checkpoint as it stands "
+                             "(a run in progress), without training")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -338,6 +341,8 @@ def main(argv=None):
         sampler.set_state(state["sampler"])
         step, seconds = state["step"], state["seconds"]
         print(f"resumed from {checkpoint} at step {step} ({seconds / 3600:.2f} CPU-hours)")
+    elif args.export:
+        raise SystemExit(f"--export: no checkpoint {checkpoint} to export.")
     elif args.init is not None:
         seconds = initialise(model, args.init)
         print(f"initialised from {args.init} ({seconds / 3600:.2f} CPU-hours)")
@@ -352,7 +357,7 @@ def main(argv=None):
 
     progress = tqdm(total=args.steps, initial=step, desc=args.name, unit="step")
     scores = None
-    while step < args.steps:
+    while step < args.steps and not args.export:
         model.train()
         start = time.process_time()
         noisy, clean, sigma = map(torch.from_numpy, sampler.sample(args.batch_size))

@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from sksmoe.nn._dncnn import DnCNN
@@ -50,6 +51,12 @@ def test_training_resumes_from_its_checkpoint(tmp_path, capsys):
     assert card["steps"] == 3 and set(card["validation_brain_psnr"]) == {"1", "3", "5", "7", "9"}
     log = (tmp_path / "work" / "t.log.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in log] == [2, 3]
+    (tmp_path / "out" / "t.safetensors").unlink()
+    assert main(["--steps", "10", "--export"] + common) == 0  # as it stands: no training
+    assert json.loads((tmp_path / "out" / "t.json").read_text())["steps"] == 3
+    assert (tmp_path / "out" / "t.safetensors").is_file()
+    with pytest.raises(SystemExit, match="no checkpoint"):
+        main(["--export", "--name", "u"] + common[2:])
 
 
 def test_trains_a_noise_conditioned_half_resolution_model(tmp_path):
