@@ -5,8 +5,9 @@ MNI152 data ("MNI-T1" template contrast, RF 20%, noise 1/3/5/7/9%) and the real 
 with Rician noise added the same way (4 draws a level). Rows: noisy input, BM3D with the true
 sigma (``pip install "sksmoe[bench]"``; non-commercial licence, benchmark only), the untuned
 base DnCNN, the paper's SMoE (the bundled k, no noise bands, no self-ensemble), the k=1
-counterpart of the bundled model (all three fitted in this run on the bundled model's
-training data and features), the bundled SMoE without and with its self-ensemble.
+counterpart of the bundled model, the bundled model's last layers fitted on the whole slice
+rather than the head (all four fitted in this run on the bundled model's training data and
+features), the bundled SMoE without and with its self-ensemble.
 Brain-mask PSNR / SSIM, mean over slices. Writes ``benchmarks/results/pretrained.md`` and
 ``.json``.
 """
@@ -59,6 +60,11 @@ def main(argv=None):
         features.transform(train["noisy"]), train["clean"])
     bundled = model[-1]
     plain = copy.deepcopy(bundled).set_params(self_ensemble=False)
+    whole = None
+    if bundled.foreground_only:
+        whole = clone(bundled).set_params(foreground_only=False, self_ensemble=False,
+                                          base="bundled").fit(
+            features.transform(train["noisy"]), train["clean"])
 
     sets = {
         "BrainWeb-style test split (MNI-T1, RF 20%)": make_brainweb_dataset(
@@ -77,6 +83,9 @@ def main(argv=None):
         denoisers = {"DnCNN base, untuned": untuned,
                      f"SMoE k={k}, no noise bands (the paper's SMoE)": paper,
                      f"SMoE k=1, {bands} noise bands{ensembled}": k1}
+        if whole is not None:
+            denoisers[f"SMoE k={k}, {bands} noise bands, fitted on the whole slice, "
+                      "without the self-ensemble"] = whole
         if bundled.self_ensemble:
             denoisers[f"SMoE k={k}, {bands} noise bands, without the self-ensemble"] = plain
         denoisers[f"SMoE k={k}, {bands} noise bands{ensembled} (bundled)"] = bundled

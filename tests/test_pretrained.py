@@ -25,7 +25,7 @@ def test_slices():
 def test_model_card_matches_the_bundled_files(model):
     card = json.loads((HERE / "smoe_patch.json").read_text())
     assert card["k_chosen_on_validation"] == model[-1].n_experts_
-    base_card = json.loads((HERE / "dncnn10x32.json").read_text())
+    base_card = json.loads((HERE / card["base"].replace(".safetensors", ".json")).read_text())
     assert base_card["steps"] > 0 and "python -m sksmoe.training" in base_card["command"]
 
 
