@@ -66,7 +66,7 @@ class SparseMoEDenoiser(BaseEstimator):
         Beyond the paper: fit the last layers on pixels of the foreground only
         (:func:`sksmoe.metrics.brain_mask` of each clean image), the part a brain-mask PSNR
         scores, so that the air around the head (Rician noise floor) takes no capacity.
-        ``fine_tune="last"`` only.
+        Not implemented for ``fine_tune="all"``.
     alpha : float, default=1e-3
         Ridge strength pulling each last layer towards the base's, relative to the mean
         eigenvalue of its normal matrix.
@@ -132,9 +132,9 @@ class SparseMoEDenoiser(BaseEstimator):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"`{name}` must be True or False, "
                                  f"got {getattr(self, name)!r}.")
-        if self.foreground_only and self.fine_tune != "last":
-            raise ValueError("`foreground_only=True` needs fine_tune='last', "
-                             f"got fine_tune={self.fine_tune!r}.")
+        if self.foreground_only and self.fine_tune == "all":
+            raise ValueError("`foreground_only=True` is implemented for fine_tune='last' "
+                             "only, got fine_tune='all'.")
         for name in ("alpha", "learning_rate"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
