@@ -51,20 +51,18 @@ def main(argv=None):
     if args.quick:
         train = {k: v[:4] for k, v in train.items() if k in ("noisy", "clean")}
     features = model[:-1]
-    k1 = clone(model[-1]).set_params(n_experts=1, base="bundled").fit(
-        features.transform(train["noisy"]), train["clean"])
-    untuned = clone(model[-1]).set_params(n_experts=1, noise_bands=1, fine_tune="none",
-                                          self_ensemble=False, base="bundled").fit(
-        features.transform(train["noisy"][:1]), train["clean"][:1])
-    paper = clone(model[-1]).set_params(noise_bands=1, self_ensemble=False, base="bundled").fit(
-        features.transform(train["noisy"]), train["clean"])
+    X, y = features.transform(train["noisy"]), train["clean"]  # once for every refit below
     bundled = model[-1]
+    k1 = clone(bundled).set_params(n_experts=1, base="bundled").fit(X, y)
+    untuned = clone(bundled).set_params(n_experts=1, noise_bands=1, fine_tune="none",
+                                        self_ensemble=False, base="bundled").fit(X[:1], y[:1])
+    paper = clone(bundled).set_params(noise_bands=1, self_ensemble=False,
+                                      base="bundled").fit(X, y)
     plain = copy.deepcopy(bundled).set_params(self_ensemble=False)
     whole = None
     if bundled.foreground_only:
         whole = clone(bundled).set_params(foreground_only=False, self_ensemble=False,
-                                          base="bundled").fit(
-            features.transform(train["noisy"]), train["clean"])
+                                          base="bundled").fit(X, y)
 
     sets = {
         "BrainWeb-style test split (MNI-T1, RF 20%)": make_brainweb_dataset(
