@@ -150,6 +150,16 @@ def learning_rate(step, steps, peak):
     return float(peak * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * progress))))
 
 
+def patch_weights(sigma, floor):
+    """Loss weight of each patch, ``1 / (sigma**2 + floor**2)`` normalised to mean 1.
+
+    A patch's squared error grows with its noise level, so an unweighted mean is ruled by
+    the noisiest patches; this weighting gives the low-noise ones their share.
+    """
+    weights = 1 / (sigma**2 + floor**2)
+    return weights / weights.mean()
+
+
 def save_weights(model, path):
     """Write the model's weights as float16 safetensors; returns the sha256."""
     from safetensors.torch import save_file
@@ -308,6 +318,10 @@ def main(argv=None):
     parser.add_argument("--patch-size", type=int, default=48)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--noise-range", type=float, nargs=2, default=(0.0, 12.0))
+    parser.add_argument("--noise-weighted-loss", type=float, metavar="FLOOR",
+                        help="weight each patch's squared error by 1 / (sigma^2 + FLOOR^2), "
+                             "sigma and FLOOR as fractions of the image scale (e.g. 0.02), "
+                             "so low-noise patches count more; default: plain mean")
     parser.add_argument("--downsample", type=int, default=1,
                         help="2: the trunk works on the 4 half-resolution sub-images (FFDNet)")
     parser.add_argument("--noise-channel", action="store_true",
@@ -363,7 +377,10 @@ def main(argv=None):
         noisy, clean, sigma = map(torch.from_numpy, sampler.sample(args.batch_size))
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, args.steps, args.lr)
-        loss = torch.nn.functional.mse_loss(model(noisy, sigma), noisy - clean)
+        errors = (model(noisy, sigma) - (noisy - clean)).square().mean(dim=(1, 2, 3))
+        if args.noise_weighted_loss is not None:
+            errors = errors * patch_weights(sigma, args.noise_weighted_loss)
+        loss = errors.mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -396,6 +413,9 @@ def main(argv=None):
         "command": "python -m sksmoe.training " + " ".join(shlex.quote(a) for a in argv),
         "data": "BrainWeb-style MNI152 2009a (nilearn) train-split axial slices, contrasts "
                 f"{list(CONTRASTS)}, RF 0-40%, Rician noise {list(args.noise_range)}% (uniform)",
+        "loss": "mean squared residual error" + (
+            f", patches weighted by 1 / (sigma^2 + {args.noise_weighted_loss:g}^2)"
+            if args.noise_weighted_loss is not None else ""),
         "steps": step, "batch_size": args.batch_size, "patch_size": args.patch_size,
         "cpu_hours": round(seconds / 3600, 3),
         "machine": f"{platform.machine()}, {args.threads} torch threads",

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from sksmoe.nn._dncnn import DnCNN
-from sksmoe.training import PatchSampler, initialise, learning_rate, main, save_weights
+from sksmoe.training import (PatchSampler, initialise, learning_rate, main, patch_weights,
+                             save_weights)
 
 
 def test_sampler_draws_clean_and_noisy_patches_with_their_noise_level():
@@ -30,6 +31,14 @@ def test_blind_weights_start_a_noise_conditioned_model_with_the_same_function(tm
         for sigma in (0.0, 0.05):
             torch.testing.assert_close(conditioned.eval()(x, sigma), expected,
                                        atol=1e-2, rtol=1e-2)  # fp16 weights
+
+
+def test_patch_weights_favour_low_noise_and_average_one():
+    sigma = torch.tensor([0.0, 0.01, 0.05, 0.15])
+    weights = patch_weights(sigma, 0.02)
+    assert torch.all(weights[:-1] > weights[1:])
+    assert weights.mean().item() == pytest.approx(1.0)
+    assert weights[0] / weights[-1] == pytest.approx((0.15**2 + 0.02**2) / 0.02**2)
 
 
 def test_learning_rate_is_a_plain_float_schedule():
@@ -64,7 +73,9 @@ def test_trains_a_noise_conditioned_half_resolution_model(tmp_path):
 
     assert main(["--name", "h", "--depth", "3", "--width", "4", "--batch-size", "2",
                  "--patch-size", "32", "--steps", "1", "--downsample", "2", "--noise-channel",
+                 "--noise-weighted-loss", "0.02",
                  "--workdir", str(tmp_path), "--out", str(tmp_path)]) == 0
     model = load_dncnn(tmp_path / "h.safetensors")
     assert (model.downsample, model.noise_channel) == (2, True)
-    assert "pixel-unshuffled" in json.loads((tmp_path / "h.json").read_text())["model"]
+    card = json.loads((tmp_path / "h.json").read_text())
+    assert "pixel-unshuffled" in card["model"] and "0.02^2" in card["loss"]
