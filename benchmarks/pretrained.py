@@ -2,7 +2,8 @@
 
 Run: ``python -m benchmarks run pretrained [--quick]``. Test split of the BrainWeb-style
 MNI152 data ("MNI-T1" template contrast, RF 20%, noise 1/3/5/7/9%) and the real dipy T1 slice
-with Rician noise added the same way (4 draws a level). Rows: noisy input, BM3D with the true
+with Rician noise added the same way (4 draws a level); T2 and PD test slices for BM3D and
+the bundled model alone. Rows: noisy input, BM3D with the true
 sigma (``pip install "sksmoe[bench]"``; non-commercial licence, benchmark only), the untuned
 base DnCNN, the paper's SMoE (the bundled k, no noise bands, no self-ensemble), the k=1
 counterpart of the bundled model, the bundled model's last layers fitted on the whole slice
@@ -64,13 +65,21 @@ def main(argv=None):
         whole = clone(bundled).set_params(foreground_only=False, self_ensemble=False,
                                           base="bundled").fit(X, y)
 
-    sets = {
-        "BrainWeb-style test split (MNI-T1, RF 20%)": make_brainweb_dataset(
-            "MNI-T1", rf_levels=(20,), test_noise_levels=LEVELS, slice_step=step).test,
-        "real dipy T1 slice (4 noise draws a level)": make_real_dataset("dipy-t1", LEVELS * 4),
+    def test_split(contrast, slice_step):
+        return make_brainweb_dataset(contrast, rf_levels=(20,), test_noise_levels=LEVELS,
+                                     slice_step=slice_step).test
+
+    sets = {  # name: (data, whether to run every row or only BM3D and the bundled model)
+        "BrainWeb-style test split (MNI-T1, RF 20%)": (test_split("MNI-T1", step), True),
+        "real dipy T1 slice (4 noise draws a level)": (
+            make_real_dataset("dipy-t1", LEVELS * 4), True),
+        "BrainWeb-style test split (T2, RF 20%, every other slice)": (
+            test_split("T2", 2 * step), False),
+        "BrainWeb-style test split (PD, RF 20%, every other slice)": (
+            test_split("PD", 2 * step), False),
     }
     results = {}
-    for name, data in sets.items():
+    for name, (data, every_row) in sets.items():
         regions = features.transform(data.noisy)
         rows = {"noisy": (data.noisy, 0.0)}
         start = time.perf_counter()
@@ -78,14 +87,16 @@ def main(argv=None):
                                      time.perf_counter() - start)
         k, bands = bundled.n_experts_, bundled.noise_bands
         ensembled = ", self-ensemble" if bundled.self_ensemble else ""
-        denoisers = {"DnCNN base, untuned": untuned,
-                     f"SMoE k={k}, no noise bands (the paper's SMoE)": paper,
-                     f"SMoE k=1, {bands} noise bands{ensembled}": k1}
-        if whole is not None:
-            denoisers[f"SMoE k={k}, {bands} noise bands, fitted on the whole slice, "
-                      "without the self-ensemble"] = whole
-        if bundled.self_ensemble:
-            denoisers[f"SMoE k={k}, {bands} noise bands, without the self-ensemble"] = plain
+        denoisers = {}
+        if every_row:
+            denoisers = {"DnCNN base, untuned": untuned,
+                         f"SMoE k={k}, no noise bands (the paper's SMoE)": paper,
+                         f"SMoE k=1, {bands} noise bands{ensembled}": k1}
+            if whole is not None:
+                denoisers[f"SMoE k={k}, {bands} noise bands, fitted on the whole slice, "
+                          "without the self-ensemble"] = whole
+            if bundled.self_ensemble:
+                denoisers[f"SMoE k={k}, {bands} noise bands, without the self-ensemble"] = plain
         denoisers[f"SMoE k={k}, {bands} noise bands{ensembled} (bundled)"] = bundled
         for label, denoiser in denoisers.items():
             start = time.perf_counter()
