@@ -337,6 +337,9 @@ def main(argv=None):
                         help="write the weights and model card of the checkpoint as it stands "
                              "(a run in progress), without training")
     args = parser.parse_args(argv)
+    if args.noise_weighted_loss is not None and not args.noise_weighted_loss > 0:
+        parser.error("--noise-weighted-loss FLOOR must be positive (noise-free patches would "
+                     "get an infinite weight)")
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)  # initial weights of this script's own model only

@@ -41,6 +41,12 @@ def test_patch_weights_favour_low_noise_and_average_one():
     assert weights[0] / weights[-1] == pytest.approx((0.15**2 + 0.02**2) / 0.02**2)
 
 
+def test_noise_weighted_loss_needs_a_positive_floor(capsys):
+    with pytest.raises(SystemExit):
+        main(["--noise-weighted-loss", "0"])
+    assert "must be positive" in capsys.readouterr().err
+
+
 def test_learning_rate_is_a_plain_float_schedule():
     rates = [learning_rate(s, 100, 1e-3) for s in range(100)]
     assert all(type(r) is float for r in rates)
