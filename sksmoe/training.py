@@ -174,20 +174,59 @@ def save_weights(model, path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def widen(state, depth, width, noise=0.01, seed=0):
+    """The state dict of a DnCNN with ``width`` hidden channels that computes what ``state``
+    (a narrower DnCNN of this ``depth``) computes: Net2WiderNet (Chen et al. 2016).
+
+    Each new channel copies a random old one (its incoming weights, bias and batch-norm
+    statistics); the next layer's weights from a copied channel are shared between its
+    copies. Gaussian noise of ``noise`` times each layer's weight spread on the copies'
+    incoming weights lets them learn apart.
+    """
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    state = dict(state)
+    convs = ["trunk.0"] + [f"trunk.{3 * j - 1}" for j in range(1, depth - 1)] + ["head"]
+    norms = [None] + [f"trunk.{3 * j}" for j in range(1, depth - 1)]
+    for layer, norm, following in zip(convs, norms, convs[1:]):
+        old = state[f"{layer}.weight"].shape[0]
+        source = torch.cat([torch.arange(old),
+                            torch.randint(old, (width - old,), generator=generator)])
+        copies = torch.bincount(source, minlength=old).to(state[f"{layer}.weight"].dtype)
+        weight = state[f"{layer}.weight"][source].clone()
+        weight[old:] += noise * weight.std() * torch.randn(weight[old:].shape,
+                                                           generator=generator)
+        state[f"{layer}.weight"] = weight
+        keys = [f"{layer}.bias"] + ([f"{norm}.{name}" for name in
+                                     ("weight", "bias", "running_mean", "running_var")]
+                                    if norm else [])
+        for key in keys:
+            if key in state:
+                state[key] = state[key][source].clone()
+        state[f"{following}.weight"] = (state[f"{following}.weight"][:, source]
+                                        / copies[source][None, :, None, None])
+    return state
+
+
 def initialise(model, path):
     """Copy the weights of the DnCNN at ``path`` into ``model``; returns their CPU-seconds.
 
     A blind model can start a noise-conditioned one: the weights of the noise channel start
-    at zero, so training starts from the blind model's function.
+    at zero, so training starts from the blind model's function. A narrower model can start
+    a wider one of the same depth (:func:`widen`).
     """
     import torch
 
     from .nn._checkpoint import load_dncnn
 
-    source = load_dncnn(path).state_dict()
+    narrow = load_dncnn(path)
+    source = narrow.state_dict()
     first = source["trunk.0.weight"]
     if model.noise_channel and first.shape[1] == 1:
         source["trunk.0.weight"] = torch.cat([first, torch.zeros_like(first)], dim=1)
+    if narrow.width < model.width and narrow.depth == model.depth:
+        source = widen(source, model.depth, model.width)
     model.load_state_dict(source)
     seconds = 0.0
     if path.suffix == ".ckpt":

@@ -6,7 +6,7 @@ import torch
 
 from sksmoe.nn._dncnn import DnCNN
 from sksmoe.training import (PatchSampler, initialise, learning_rate, main, patch_weights,
-                             save_weights)
+                             save_weights, widen)
 
 
 def test_sampler_draws_clean_and_noisy_patches_with_their_noise_level():
@@ -45,6 +45,32 @@ def test_noise_weighted_loss_needs_a_positive_floor(capsys):
     with pytest.raises(SystemExit):
         main(["--noise-weighted-loss", "0"])
     assert "must be positive" in capsys.readouterr().err
+
+
+def test_widened_model_computes_the_narrow_models_function(tmp_path):
+    torch.manual_seed(0)
+    narrow = DnCNN(depth=4, width=3, noise_channel=True)
+    for module in narrow.modules():  # non-trivial batch-norm statistics
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    wide = DnCNN(depth=4, width=7, noise_channel=True)
+    wide.load_state_dict(widen(narrow.state_dict(), 4, 7, noise=0.0))
+    x, sigma = torch.rand(2, 1, 16, 16), torch.tensor([0.02, 0.1])
+    narrow.eval(), wide.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(wide(x, sigma), narrow(x, sigma), rtol=1e-5, atol=1e-6)
+        narrow.train(), wide.train()  # batch statistics: copies have their original's
+        torch.testing.assert_close(wide(x, sigma), narrow(x, sigma), rtol=1e-4, atol=1e-5)
+    save_weights(narrow, tmp_path / "narrow.safetensors")
+    started = DnCNN(depth=4, width=7, noise_channel=True)
+    initialise(started, tmp_path / "narrow.safetensors")  # default noise: copies differ
+    from sksmoe.nn._checkpoint import load_dncnn
+
+    originals = load_dncnn(tmp_path / "narrow.safetensors").trunk[0].weight.detach()
+    copies = started.trunk[0].weight[3:].detach()
+    distance = (copies[:, None] - originals[None]).abs().amax(dim=(2, 3, 4))  # (4 copies, 3)
+    assert torch.all(distance.min(dim=1).values > 0)
 
 
 def test_learning_rate_is_a_plain_float_schedule():
