@@ -366,8 +366,9 @@ def main(argv=None):
     parser.add_argument("--noise-channel", action="store_true",
                         help="condition the network on the estimated noise level (FFDNet-style)")
     parser.add_argument("--init", type=Path,
-                        help="start from these weights (a run's .ckpt or .safetensors); its "
-                             "CPU-hours count towards this run's")
+                        help="start from these weights (a run's .ckpt or .safetensors; a blind or "
+                             "narrower DnCNN of the same depth is converted, keeping its "
+                             "function); its CPU-hours count towards this run's")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--validate-every", type=int, default=250)
     parser.add_argument("--checkpoint-every", type=int, default=100)
