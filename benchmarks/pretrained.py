@@ -78,6 +78,18 @@ def main(argv=None):
         "BrainWeb-style test split (PD, RF 20%, every other slice)": (
             test_split("PD", 2 * step), False),
     }
+    k, bands = bundled.n_experts_, bundled.noise_bands
+    ensembled = ", self-ensemble" if bundled.self_ensemble else ""
+    bundled_label = f"SMoE k={k}, {bands} noise bands{ensembled} (bundled)"
+    every_denoiser = {"DnCNN base, untuned": untuned,
+                      f"SMoE k={k}, no noise bands (the paper's SMoE)": paper,
+                      f"SMoE k=1, {bands} noise bands{ensembled}": k1}
+    if whole is not None:
+        every_denoiser[f"SMoE k={k}, {bands} noise bands, fitted on the whole slice, "
+                       "without the self-ensemble"] = whole
+    if bundled.self_ensemble:
+        every_denoiser[f"SMoE k={k}, {bands} noise bands, without the self-ensemble"] = plain
+    every_denoiser[bundled_label] = bundled
     results = {}
     for name, (data, every_row) in sets.items():
         regions = features.transform(data.noisy)
@@ -85,19 +97,7 @@ def main(argv=None):
         start = time.perf_counter()
         rows["BM3D (true sigma)"] = (_bm3d(data.noisy, data.meta.sigma.to_numpy()),
                                      time.perf_counter() - start)
-        k, bands = bundled.n_experts_, bundled.noise_bands
-        ensembled = ", self-ensemble" if bundled.self_ensemble else ""
-        denoisers = {}
-        if every_row:
-            denoisers = {"DnCNN base, untuned": untuned,
-                         f"SMoE k={k}, no noise bands (the paper's SMoE)": paper,
-                         f"SMoE k=1, {bands} noise bands{ensembled}": k1}
-            if whole is not None:
-                denoisers[f"SMoE k={k}, {bands} noise bands, fitted on the whole slice, "
-                          "without the self-ensemble"] = whole
-            if bundled.self_ensemble:
-                denoisers[f"SMoE k={k}, {bands} noise bands, without the self-ensemble"] = plain
-        denoisers[f"SMoE k={k}, {bands} noise bands{ensembled} (bundled)"] = bundled
+        denoisers = every_denoiser if every_row else {bundled_label: bundled}
         for label, denoiser in denoisers.items():
             start = time.perf_counter()
             rows[label] = (denoiser.predict(regions), time.perf_counter() - start)

@@ -174,9 +174,9 @@ def save_weights(model, path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def widen(state, depth, width, noise=0.01, seed=0):
-    """The state dict of a DnCNN with ``width`` hidden channels that computes what ``state``
-    (a narrower DnCNN of this ``depth``) computes: Net2WiderNet (Chen et al. 2016).
+def widen(model, width, noise=0.01, seed=0):
+    """The state dict of a DnCNN with ``width`` hidden channels that computes what the
+    narrower DnCNN ``model`` computes: Net2WiderNet (Chen et al. 2016).
 
     Each new channel copies a random old one (its incoming weights, bias and batch-norm
     statistics); the next layer's weights from a copied channel are shared between its
@@ -185,10 +185,15 @@ def widen(state, depth, width, noise=0.01, seed=0):
     """
     import torch
 
+    convs, norms = [], []  # each conv layer, and the batch norm after it if any
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.Conv2d):
+            convs.append(name)
+            norms.append(None)
+        elif isinstance(module, torch.nn.BatchNorm2d):
+            norms[-1] = name
     generator = torch.Generator().manual_seed(seed)
-    state = dict(state)
-    convs = ["trunk.0"] + [f"trunk.{3 * j - 1}" for j in range(1, depth - 1)] + ["head"]
-    norms = [None] + [f"trunk.{3 * j}" for j in range(1, depth - 1)]
+    state = dict(model.state_dict())
     for layer, norm, following in zip(convs, norms, convs[1:]):
         old = state[f"{layer}.weight"].shape[0]
         source = torch.cat([torch.arange(old),
@@ -221,12 +226,10 @@ def initialise(model, path):
     from .nn._checkpoint import load_dncnn
 
     narrow = load_dncnn(path)
-    source = narrow.state_dict()
+    source = widen(narrow, model.width) if narrow.width < model.width else narrow.state_dict()
     first = source["trunk.0.weight"]
     if model.noise_channel and first.shape[1] == 1:
         source["trunk.0.weight"] = torch.cat([first, torch.zeros_like(first)], dim=1)
-    if narrow.width < model.width and narrow.depth == model.depth:
-        source = widen(source, model.depth, model.width)
     model.load_state_dict(source)
     seconds = 0.0
     if path.suffix == ".ckpt":

@@ -5,8 +5,15 @@ import pytest
 import torch
 
 from sksmoe.nn._dncnn import DnCNN
-from sksmoe.training import (PatchSampler, initialise, learning_rate, main, patch_weights,
-                             save_weights, widen)
+from sksmoe.training import (
+    PatchSampler,
+    initialise,
+    learning_rate,
+    main,
+    patch_weights,
+    save_weights,
+    widen,
+)
 
 
 def test_sampler_draws_clean_and_noisy_patches_with_their_noise_level():
@@ -55,7 +62,7 @@ def test_widened_model_computes_the_narrow_models_function(tmp_path):
             module.running_mean.uniform_(-0.5, 0.5)
             module.running_var.uniform_(0.5, 2.0)
     wide = DnCNN(depth=4, width=7, noise_channel=True)
-    wide.load_state_dict(widen(narrow.state_dict(), 4, 7, noise=0.0))
+    wide.load_state_dict(widen(narrow, 7, noise=0.0))
     x, sigma = torch.rand(2, 1, 16, 16), torch.tensor([0.02, 0.1])
     narrow.eval(), wide.eval()
     with torch.no_grad():
