@@ -10,7 +10,8 @@ validation PSNR).
 Training data (never the validation or test slices): axial slices of the train split, in
 every simulated contrast, with an RF field of a random level in 0-40%, Rician noise of a
 random level drawn uniformly in ``--noise-range`` percent, random flips, rotations and
-intensity scaling, and patches centred on the brain 80% of the time.
+intensity scaling, patches centred on the brain 80% of the time, and optionally (``--zoom-range``)
+anatomy shrunk or enlarged by a random factor, as if imaged at another pixel size.
 
 The learning-curve log (``<workdir>/<name>.log.jsonl``) and the model card report
 ``cpu_hours``: the process's CPU time in training steps divided by the number of torch
@@ -44,14 +45,27 @@ class PatchSampler:
     rf_max : float
         RF level drawn uniformly in [0, rf_max] percent.
     seed : int
+    zoom_range : tuple of float
+        Each patch's anatomy is resized by a factor drawn log-uniformly in this range before
+        the noise is added: 0.5 draws a window twice the patch size and shrinks it, as if the
+        brain were imaged at twice the template's 1 mm pixel size. ``(1, 1)``: no resizing.
+    real_anatomy : sequence of str
+        Real sources of :func:`sksmoe.datasets.load_real_slices` whose slices join the
+        template's as clean images (their own noise, small at 1 mm, stays in the target).
     """
 
-    def __init__(self, patch_size=48, noise_range=(0.0, 12.0), rf_max=40.0, seed=0):
-        from .datasets import load_mni152, mni152_contrast, rf_field
+    def __init__(self, patch_size=48, noise_range=(0.0, 12.0), rf_max=40.0, seed=0,
+                 zoom_range=(1.0, 1.0), real_anatomy=()):
+        from .datasets import load_mni152, load_real_slices, mni152_contrast, rf_field
+        from .datasets._real import _brightest_tissue_mean
         from .datasets._make import mni152_slice_splits
         from .nn._normalize import intensity_scale
 
+        if not 0 < zoom_range[0] <= zoom_range[1]:
+            raise ValueError(f"`zoom_range` must be (low, high) with 0 < low <= high, "
+                             f"got {zoom_range}.")
         self.patch_size, self.noise_range, self.rf_max = patch_size, noise_range, rf_max
+        self.zoom_range = tuple(zoom_range)
         self.rng = np.random.default_rng(seed)
         mask = load_mni152().mask
         slices = mni152_slice_splits()["train"]
@@ -66,6 +80,17 @@ class PatchSampler:
                 # a few 40% fields per slice; a p% field is 1 + p/40 (field40 - 1)
                 self.fields.append([rf_field(mask[:, :, z].shape, 40, mask=mask[:, :, z],
                                              random_state=self.rng) for _ in range(4)])
+        self.real_licenses = []
+        for source in real_anatomy:
+            real = load_real_slices(source)
+            self.real_licenses.append(real.license)
+            for image, head in zip(real.images, real.mask):
+                scale = intensity_scale(image)
+                self.images.append(image / scale)
+                self.references.append(_brightest_tissue_mean(image, head) / scale)
+                self.masks.append(np.argwhere(head))
+                self.fields.append([rf_field(head.shape, 40, mask=head, random_state=self.rng)
+                                    for _ in range(4)])
 
     def state(self):
         """Generator state, for checkpoints."""
@@ -80,6 +105,8 @@ class PatchSampler:
         noise level of each patch, shape (batch,), multiplied by a random factor of about
         +/- 3% (the error of :func:`~sksmoe.noise.estimate_sigma`, which gives it at
         inference)."""
+        from skimage.transform import resize
+
         p, rng = self.patch_size, self.rng
         noisy = np.empty((batch_size, 1, p, p), np.float32)
         clean = np.empty_like(noisy)
@@ -88,17 +115,23 @@ class PatchSampler:
             i = rng.integers(len(self.images))
             image = self.images[i]
             h, w = image.shape
+            size = p
+            if self.zoom_range != (1.0, 1.0):
+                zoom = np.exp(rng.uniform(*np.log(self.zoom_range)))
+                size = min(round(p / zoom), h, w)
             if rng.random() < 0.8:
                 cy, cx = self.masks[i][rng.integers(len(self.masks[i]))]
             else:
                 cy, cx = rng.integers(h), rng.integers(w)
-            y0 = int(np.clip(cy - p // 2, 0, h - p))
-            x0 = int(np.clip(cx - p // 2, 0, w - p))
-            window = (slice(y0, y0 + p), slice(x0, x0 + p))
+            y0 = int(np.clip(cy - size // 2, 0, h - size))
+            x0 = int(np.clip(cx - size // 2, 0, w - size))
+            window = (slice(y0, y0 + size), slice(x0, x0 + size))
             field40 = self.fields[i][rng.integers(len(self.fields[i]))][window]
             rf = rng.uniform(0, self.rf_max)
             scale = rng.uniform(0.8, 1.25)
             patch = image[window] * (1 + rf / 40 * (field40 - 1)) * scale
+            if size != p:
+                patch = resize(patch, (p, p), order=1, anti_aliasing=size > p)
             sigma = rng.uniform(*self.noise_range) / 100 * self.references[i] * scale
             k, flip = rng.integers(4), rng.random() < 0.5
             patch = np.rot90(patch[:, ::-1] if flip else patch, k)
@@ -364,6 +397,14 @@ def main(argv=None):
                         help="weight each patch's squared error by 1 / (sigma^2 + FLOOR^2), "
                              "sigma and FLOOR as fractions of the image scale (e.g. 0.02), "
                              "so low-noise patches count more; default: plain mean")
+    parser.add_argument("--zoom-range", type=float, nargs=2, default=(1.0, 1.0),
+                        metavar=("LOW", "HIGH"),
+                        help="resize each patch's anatomy by a factor drawn log-uniformly in "
+                             "[LOW, HIGH] (0.5: as if imaged at 2 mm pixels); default: none")
+    parser.add_argument("--real-anatomy", nargs="+", default=[], metavar="SOURCE",
+                        help="add the slices of these real sources of "
+                             "sksmoe.datasets.load_real_slices (e.g. pydeface-t1) to the "
+                             "training images")
     parser.add_argument("--downsample", type=int, default=1,
                         help="2: the trunk works on the 4 half-resolution sub-images (FFDNet)")
     parser.add_argument("--noise-channel", action="store_true",
@@ -392,7 +433,8 @@ def main(argv=None):
     model = DnCNN(args.depth, args.width, noise_channel=args.noise_channel,
                   downsample=args.downsample)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    sampler = PatchSampler(args.patch_size, tuple(args.noise_range), seed=args.seed)
+    sampler = PatchSampler(args.patch_size, tuple(args.noise_range), seed=args.seed,
+                           zoom_range=tuple(args.zoom_range), real_anatomy=args.real_anatomy)
     step, seconds = 0, 0.0
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=True)
@@ -458,7 +500,11 @@ def main(argv=None):
         "init": args.init and args.init.name,
         "command": "python -m sksmoe.training " + " ".join(shlex.quote(a) for a in argv),
         "data": "BrainWeb-style MNI152 2009a (nilearn) train-split axial slices, contrasts "
-                f"{list(CONTRASTS)}, RF 0-40%, Rician noise {list(args.noise_range)}% (uniform)",
+                f"{list(CONTRASTS)}, RF 0-40%, Rician noise {list(args.noise_range)}% (uniform)"
+                + (f", anatomy resized by {list(args.zoom_range)} (log-uniform)"
+                   if tuple(args.zoom_range) != (1.0, 1.0) else "")
+                + "".join(f"; plus the slices of real source {name!r} "
+                          f"(sksmoe.datasets.load_real_slices)" for name in args.real_anatomy),
         "loss": "mean squared residual error" + (
             f", patches weighted by 1 / (sigma^2 + {args.noise_weighted_loss:g}^2)"
             if args.noise_weighted_loss is not None else ""),
@@ -468,7 +514,8 @@ def main(argv=None):
         "validation": "brain-mask PSNR (dB), T1+T2 validation-split slices, RF 20%",
         "validation_brain_psnr": {p: round(v, 2) for p, v in scores.items()},
         "weights": weights.name, "sha256": digest,
-        "license": "BSD-3-Clause (trained by sksmoe on data derived from the MNI152 template)",
+        "license": "BSD-3-Clause (trained by sksmoe on data derived from the MNI152 template"
+                   + "".join(f"; and on {text}" for text in sampler.real_licenses) + ")",
     }
     (args.out / f"{args.name}.json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"wrote {weights} and {weights.with_suffix('.json')}")

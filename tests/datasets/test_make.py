@@ -130,6 +130,17 @@ def test_real_slices():
         load_real_slices("ixi")
 
 
+def test_pydeface_t1_is_a_whole_head_with_its_own_background_noise():
+    from sksmoe.noise import estimate_sigma
+
+    head = load_real_slices("pydeface-t1")  # fetched from PyPI on first use, then cached
+    assert head.images.shape == (43, 256, 192) and head.images.max() == 1
+    assert "pydeface" in head.license and "ds000031" in head.license
+    middle = head.images[20]
+    assert 0.3 < head.mask[20].mean() < 0.8
+    assert 0 < estimate_sigma(middle, "background") < 0.02  # real Rayleigh background
+
+
 def test_real_dataset_uses_the_same_rician_noise():
     data = make_real_dataset("dipy-t1", (0, 5), random_state=0)
     np.testing.assert_array_equal(data.noisy[0], data.clean[0])
