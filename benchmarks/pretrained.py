@@ -3,8 +3,9 @@
 Run: ``python -m benchmarks run pretrained [--quick]``. Test split of the BrainWeb-style
 MNI152 data ("MNI-T1" template contrast, RF 20%, noise 1/3/5/7/9%), the real dipy T1 slice
 with Rician noise added the same way (4 draws a level) and the ten real dipy b=0 slices
-(T2-weighted echo-planar diffusion scan, 128x128 at about 2 mm); T2 and PD test slices for
-BM3D and the bundled model alone. Rows: noisy input, BM3D with the true
+(T2-weighted echo-planar diffusion scan, 128x128 at about 2 mm; consulted when choosing the
+base network, so not a held-out source); T2 and PD test slices for BM3D and the bundled model
+alone. Rows: noisy input, BM3D with the true
 sigma (``pip install "sksmoe[bench]"``; non-commercial licence, benchmark only), the untuned
 base DnCNN, the paper's SMoE (the bundled k, no noise bands, no self-ensemble), the k=1
 counterpart of the bundled model, the bundled model's last layers fitted on the whole slice
@@ -74,7 +75,8 @@ def main(argv=None):
         "BrainWeb-style test split (MNI-T1, RF 20%)": (test_split("MNI-T1", step), True),
         "real dipy T1 slice (4 noise draws a level)": (
             make_real_dataset("dipy-t1", LEVELS * 4), True),
-        "real dipy b=0 slices (10 slices, 128x128, one draw a level)": (
+        "real dipy b=0 slices (10 slices, 128x128, one draw a level; consulted to choose "
+        "the base network, so not held out)": (
             make_real_dataset("dipy-b0", LEVELS), True),
         "BrainWeb-style test split (T2, RF 20%, every other slice)": (
             test_split("T2", 2 * step), False),
