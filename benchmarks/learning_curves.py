@@ -3,7 +3,8 @@
 Run: ``python -m benchmarks run learning_curves [--quick]``. Reads every run's log
 (``benchmarks/results/learning_curves/*.jsonl`` for finished runs,
 ``benchmarks/training_runs/*.log.jsonl`` for runs in progress), scores BM3D with the true
-sigma on the same validation images (``sksmoe.training.validation_set``), and writes
+sigma on the same validation images (``sksmoe.training.validation_set`` and, for runs that
+log it, ``real_validation_set``), and writes
 ``results/learning_curves.{md,json,png}``: the target of the pretrained-model issue is
 BM3D + 1 dB at 1-5% and + 0.5 dB at 7-9%.
 """
@@ -29,14 +30,14 @@ def read_logs():
     return runs
 
 
-def bm3d_validation(quick):
-    """BM3D (true sigma) brain PSNR per level on the training script's validation images."""
+def bm3d_validation(quick, images):
+    """BM3D (true sigma) brain PSNR per level on ``images``, a validation set of the training
+    script (noisy, clean, mask, meta)."""
     from sksmoe.metrics import psnr
-    from sksmoe.training import validation_set
 
     from ._methods import bm3d
 
-    noisy, clean, mask, meta = validation_set()
+    noisy, clean, mask, meta = images
     if quick:
         keep = np.flatnonzero(meta.noise_percent.to_numpy() == 5)[:1]
         noisy, clean, mask, meta = noisy[keep], clean[keep], mask[keep], meta.iloc[keep]
@@ -44,6 +45,25 @@ def bm3d_validation(quick):
     scores = psnr(clean, denoised, mask)
     levels = meta.noise_percent.to_numpy()
     return {f"{lv:g}": float(scores[levels == lv].mean()) for lv in np.unique(levels)}
+
+
+def real_data_scores(quick):
+    """Run name -> (step, brain PSNR per level on the real validation slices) for every
+    checkpoint in ``training_runs/`` and the bundled base."""
+    import torch
+
+    from sksmoe.nn._checkpoint import BUNDLED_BASE, load_dncnn
+    from sksmoe.training import evaluate, real_validation_set
+
+    images = real_validation_set()
+    if quick:
+        keep = np.flatnonzero(images[3].noise_percent.to_numpy() == 5)[:1]
+        images = tuple(part[keep] for part in images[:3]) + (images[3].iloc[keep],)
+    models = {path.stem: (path, torch.load(path, weights_only=True)["step"])
+              for path in sorted(LOGS[1].glob("*.ckpt"))}
+    models[f"bundled base ({BUNDLED_BASE.stem})"] = (BUNDLED_BASE, "")
+    return {name: (step, evaluate(load_dncnn(path), *images))
+            for name, (path, step) in models.items()}
 
 
 def plot(path, runs, bm3d):
@@ -73,8 +93,11 @@ def plot(path, runs, bm3d):
 
 def main(argv=None):
     quick = is_quick(argv, __doc__)
+    from sksmoe.training import real_validation_set, validation_set
+
     runs = read_logs()
-    bm3d = bm3d_validation(quick)
+    bm3d = bm3d_validation(quick, validation_set())
+    bm3d_real = bm3d_validation(quick, real_validation_set())
     levels = list(MARGIN)
     lines = ["# Base DnCNN learning curves", "",
              "Validation brain-mask PSNR (dB; T1 + T2 validation slices, RF 20%) at the last "
@@ -88,9 +111,21 @@ def main(argv=None):
         last = entries[-1]
         lines.append(f"| {name} | {last['step']} | {last['cpu_hours']:.2f} | " + " | ".join(
             f"{last['val_brain_psnr'][lv]:.2f}" for lv in levels) + " |")
+    lines += ["", "Real dipy b=0 slices (`sksmoe.training.real_validation_set`), brain-mask "
+              "PSNR (dB): the checkpoint of every run in `benchmarks/training_runs/`, "
+              "evaluated now, and the bundled base:", "",
+              "| run | step | " + " | ".join(f"{lv}%" for lv in levels) + " |",
+              "|---" * (len(levels) + 2) + "|",
+              "| BM3D (true sigma) | | " + " | ".join(
+                  f"{bm3d_real[lv]:.2f}" if lv in bm3d_real else "-" for lv in levels) + " |"]
+    real = real_data_scores(quick)
+    for name, (step, scores) in real.items():
+        lines.append(f"| {name} | {step} | " + " | ".join(
+            f"{scores[lv]:.2f}" if lv in scores else "-" for lv in levels) + " |")
     path = plot(figure_path("learning_curves", quick), runs, bm3d)
     lines += ["", f"![learning curves]({path.name})"]
-    write_results("learning_curves", "\n".join(lines), {"bm3d": bm3d, "runs": runs}, quick)
+    write_results("learning_curves", "\n".join(lines),
+                  {"bm3d": bm3d, "bm3d_real": bm3d_real, "runs": runs, "real": real}, quick)
     return 0
 
 

@@ -125,6 +125,8 @@ def test_training_resumes_from_its_checkpoint(tmp_path, capsys):
     assert card["steps"] == 3 and set(card["validation_brain_psnr"]) == {"1", "3", "5", "7", "9"}
     log = (tmp_path / "work" / "t.log.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in log] == [2, 3]
+    assert set(json.loads(log[-1])["val_real_psnr"]) == set(card["validation_real_brain_psnr"])
+    assert len(card["validation_real_brain_psnr"]) == 5
     (tmp_path / "out" / "t.safetensors").unlink()
     assert main(["--steps", "10", "--export"] + common) == 0  # as it stands: no training
     assert json.loads((tmp_path / "out" / "t.json").read_text())["steps"] == 3
