@@ -57,28 +57,27 @@ def load_real_slices(source="dipy-t1"):
     if source not in REAL_SOURCES:
         raise ValueError(f"`source` must be one of {sorted(REAL_SOURCES)}, got {source!r}.")
     filename, description = REAL_SOURCES[source]
-    license = _DIPY_LICENSE
     if source == "pydeface-t1":
-        import nibabel as nib
-
         from ..utils._fetch import fetch_from_sdist
 
-        volume = np.asarray(nib.load(str(fetch_from_sdist(*_PYDEFACE_T1))).dataobj)
-        # LAS+ voxels: axial slices along the last axis, turned so that anterior is up
-        images = np.rot90(volume[:, :, 60:230:4], axes=(0, 1)).transpose(2, 0, 1)
-        license = _PYDEFACE_LICENSE
-    elif filename.endswith(".npy"):
-        path = resources.files("dipy.data") / "files" / filename
+        path, data_license = fetch_from_sdist(*_PYDEFACE_T1), _PYDEFACE_LICENSE
+    else:
+        path, data_license = resources.files("dipy.data") / "files" / filename, _DIPY_LICENSE
+    if filename.endswith(".npy"):
         images = np.load(str(path), allow_pickle=False)[None]
     else:
         import nibabel as nib
 
-        path = resources.files("dipy.data") / "files" / filename
-        images = np.moveaxis(np.asarray(nib.load(str(path)).dataobj)[..., 0], -1, 0)
+        volume = np.asarray(nib.load(str(path)).dataobj)
+        if source == "pydeface-t1":
+            # LAS+ voxels: axial slices along the last axis, turned so that anterior is up
+            images = np.rot90(volume[:, :, 60:230:4], axes=(0, 1)).transpose(2, 0, 1)
+        else:
+            images = np.moveaxis(volume[..., 0], -1, 0)
     images = np.ascontiguousarray(images, dtype=np.float32)
     images /= images.max()
     return Bunch(images=images, mask=brain_mask(images), source=source,
-                 description=description, license=license)
+                 description=description, license=data_license)
 
 
 def _brightest_tissue_mean(image, mask):
