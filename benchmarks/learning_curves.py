@@ -30,35 +30,39 @@ def read_logs():
     return runs
 
 
-def bm3d_validation(quick, images):
-    """BM3D (true sigma) brain PSNR per level on ``images``, a validation set of the training
-    script (noisy, clean, mask, meta)."""
+def validation_images(real, quick):
+    """A validation set of the training script (noisy, clean, mask, meta): the template's
+    slices or (``real``) the real ones; with ``quick``, one image at 5% noise."""
+    from sksmoe.training import real_validation_set, validation_set
+
+    noisy, clean, mask, meta = real_validation_set() if real else validation_set()
+    if quick:
+        keep = np.flatnonzero(meta.noise_percent.to_numpy() == 5)[:1]
+        noisy, clean, mask, meta = noisy[keep], clean[keep], mask[keep], meta.iloc[keep]
+    return noisy, clean, mask, meta
+
+
+def bm3d_validation(images):
+    """BM3D (true sigma) brain PSNR per level on ``images`` (:func:`validation_images`)."""
     from sksmoe.metrics import psnr
 
     from ._methods import bm3d
 
     noisy, clean, mask, meta = images
-    if quick:
-        keep = np.flatnonzero(meta.noise_percent.to_numpy() == 5)[:1]
-        noisy, clean, mask, meta = noisy[keep], clean[keep], mask[keep], meta.iloc[keep]
     denoised = np.stack([bm3d(x, s) for x, s in zip(noisy, meta.sigma)])
     scores = psnr(clean, denoised, mask)
     levels = meta.noise_percent.to_numpy()
     return {f"{lv:g}": float(scores[levels == lv].mean()) for lv in np.unique(levels)}
 
 
-def real_data_scores(quick):
-    """Run name -> (step, brain PSNR per level on the real validation slices) for every
-    checkpoint in ``training_runs/`` and the bundled base."""
+def real_data_scores(images):
+    """Run name -> (step, brain PSNR per level on ``images``) for every checkpoint in
+    ``training_runs/`` and the bundled base."""
     import torch
 
     from sksmoe.nn._checkpoint import BUNDLED_BASE, load_dncnn
-    from sksmoe.training import evaluate, real_validation_set
+    from sksmoe.training import evaluate
 
-    images = real_validation_set()
-    if quick:
-        keep = np.flatnonzero(images[3].noise_percent.to_numpy() == 5)[:1]
-        images = tuple(part[keep] for part in images[:3]) + (images[3].iloc[keep],)
     models = {path.stem: (path, torch.load(path, weights_only=True)["step"])
               for path in sorted(LOGS[1].glob("*.ckpt"))}
     models[f"bundled base ({BUNDLED_BASE.stem})"] = (BUNDLED_BASE, "")
@@ -91,37 +95,36 @@ def plot(path, runs, bm3d):
     return path
 
 
+def table(columns, rows):
+    """Markdown table: ``rows`` are (leading cells, PSNR per level) under ``columns`` and the
+    levels of :data:`MARGIN`; a level missing from a row shows as "-"."""
+    lines = ["| " + " | ".join(columns + [f"{lv}%" for lv in MARGIN]) + " |",
+             "|---" * (len(columns) + len(MARGIN)) + "|"]
+    for cells, scores in rows:
+        lines.append("| " + " | ".join([str(c) for c in cells] + [
+            f"{scores[lv]:.2f}" if lv in scores else "-" for lv in MARGIN]) + " |")
+    return lines
+
+
 def main(argv=None):
     quick = is_quick(argv, __doc__)
-    from sksmoe.training import real_validation_set, validation_set
-
     runs = read_logs()
-    bm3d = bm3d_validation(quick, validation_set())
-    bm3d_real = bm3d_validation(quick, real_validation_set())
-    levels = list(MARGIN)
+    bm3d = bm3d_validation(validation_images(False, quick))
+    real_images = validation_images(True, quick)
+    bm3d_real = bm3d_validation(real_images)
+    real = real_data_scores(real_images)
     lines = ["# Base DnCNN learning curves", "",
              "Validation brain-mask PSNR (dB; T1 + T2 validation slices, RF 20%) at the last "
              "logged step of each run, against BM3D with the true sigma on the same images. "
-             "CPU-hours: hours of a dedicated 2-core machine.", "",
-             "| run | step | CPU-hours | " + " | ".join(f"{lv}%" for lv in levels) + " |",
-             "|---" * (len(levels) + 3) + "|",
-             "| BM3D (true sigma) | | | " + " | ".join(
-                 f"{bm3d[lv]:.2f}" if lv in bm3d else "-" for lv in levels) + " |"]
-    for name, entries in runs.items():
-        last = entries[-1]
-        lines.append(f"| {name} | {last['step']} | {last['cpu_hours']:.2f} | " + " | ".join(
-            f"{last['val_brain_psnr'][lv]:.2f}" for lv in levels) + " |")
+             "CPU-hours: hours of a dedicated 2-core machine.", ""]
+    lines += table(["run", "step", "CPU-hours"], [(["BM3D (true sigma)", "", ""], bm3d)] + [
+        ([name, e[-1]["step"], f"{e[-1]['cpu_hours']:.2f}"], e[-1]["val_brain_psnr"])
+        for name, e in runs.items()])
     lines += ["", "Real dipy b=0 slices (`sksmoe.training.real_validation_set`), brain-mask "
               "PSNR (dB): the checkpoint of every run in `benchmarks/training_runs/`, "
-              "evaluated now, and the bundled base:", "",
-              "| run | step | " + " | ".join(f"{lv}%" for lv in levels) + " |",
-              "|---" * (len(levels) + 2) + "|",
-              "| BM3D (true sigma) | | " + " | ".join(
-                  f"{bm3d_real[lv]:.2f}" if lv in bm3d_real else "-" for lv in levels) + " |"]
-    real = real_data_scores(quick)
-    for name, (step, scores) in real.items():
-        lines.append(f"| {name} | {step} | " + " | ".join(
-            f"{scores[lv]:.2f}" if lv in scores else "-" for lv in levels) + " |")
+              "evaluated now, and the bundled base:", ""]
+    lines += table(["run", "step"], [(["BM3D (true sigma)", ""], bm3d_real)] + [
+        ([name, step], scores) for name, (step, scores) in real.items()])
     path = plot(figure_path("learning_curves", quick), runs, bm3d)
     lines += ["", f"![learning curves]({path.name})"]
     write_results("learning_curves", "\n".join(lines),

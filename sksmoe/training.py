@@ -70,27 +70,26 @@ class PatchSampler:
         mask = load_mni152().mask
         slices = mni152_slice_splits()["train"]
         self.images, self.references, self.masks, self.fields = [], [], [], []
+
+        def add(image, reference, head):
+            scale = intensity_scale(image)
+            self.images.append(image / scale)
+            self.references.append(reference / scale)
+            self.masks.append(np.argwhere(head))
+            # a few 40% fields per slice; a p% field is 1 + p/40 (field40 - 1)
+            self.fields.append([rf_field(head.shape, 40, mask=head, random_state=self.rng)
+                                for _ in range(4)])
+
         for contrast in CONTRASTS:
             volume, reference = mni152_contrast(contrast)
             for z in slices:
-                scale = intensity_scale(volume[:, :, z])
-                self.images.append(volume[:, :, z] / scale)
-                self.references.append(reference / scale)
-                self.masks.append(np.argwhere(mask[:, :, z]))
-                # a few 40% fields per slice; a p% field is 1 + p/40 (field40 - 1)
-                self.fields.append([rf_field(mask[:, :, z].shape, 40, mask=mask[:, :, z],
-                                             random_state=self.rng) for _ in range(4)])
+                add(volume[:, :, z], reference, mask[:, :, z])
         self.real_licenses = []
         for source in real_anatomy:
             real = load_real_slices(source)
             self.real_licenses.append(real.license)
             for image, head in zip(real.images, real.mask):
-                scale = intensity_scale(image)
-                self.images.append(image / scale)
-                self.references.append(_brightest_tissue_mean(image, head) / scale)
-                self.masks.append(np.argwhere(head))
-                self.fields.append([rf_field(head.shape, 40, mask=head, random_state=self.rng)
-                                    for _ in range(4)])
+                add(image, _brightest_tissue_mean(image, head), head)
 
     def state(self):
         """Generator state, for checkpoints."""
@@ -459,6 +458,9 @@ def main(argv=None):
         print(f"initialised from {args.init} ({seconds / 3600:.2f} CPU-hours)")
     val, real_val = validation_set(), real_validation_set()
 
+    def validate():
+        return evaluate(model, *val), evaluate(model, *real_val)
+
     def save_checkpoint():
         tmp = checkpoint.with_suffix(".tmp")
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -486,7 +488,7 @@ def main(argv=None):
         progress.update()
         progress.set_postfix(loss=f"{loss.item():.2e}")
         if step % args.validate_every == 0 or step == args.steps:
-            scores, real_scores = evaluate(model, *val), evaluate(model, *real_val)
+            scores, real_scores = validate()
             entry = {"step": step, "cpu_hours": seconds / 3600, "loss": loss.item(),
                      "val_brain_psnr": scores, "val_real_psnr": real_scores}
             with log_path.open("a") as log:
@@ -499,7 +501,7 @@ def main(argv=None):
     progress.close()
 
     if scores is None:
-        scores, real_scores = evaluate(model, *val), evaluate(model, *real_val)
+        scores, real_scores = validate()
     args.out.mkdir(parents=True, exist_ok=True)
     weights = args.out / f"{args.name}.safetensors"
     digest = save_weights(model, weights)
