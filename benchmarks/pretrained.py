@@ -4,9 +4,10 @@ Run: ``python -m benchmarks run pretrained [--quick]``. Test split of the BrainW
 MNI152 data ("MNI-T1" template contrast, RF 20%, noise 1/3/5/7/9%), the real dipy T1 slice
 with Rician noise added the same way (4 draws a level) and the ten real dipy b=0 slices
 (T2-weighted echo-planar diffusion scan, 128x128 at about 2 mm; consulted when choosing the
-base network, so not a held-out source); T2 and PD test slices for BM3D and the bundled model
-alone. Rows: noisy input, BM3D with the true
-sigma (``pip install "sksmoe[bench]"``; non-commercial licence, benchmark only), the untuned
+base network, so not a held-out source); T2 and PD test slices, and MNI-T1 at 0, 12 and
+15% noise (the ends of the range the bundled model is trained for), for BM3D and the
+bundled model alone. Rows: noisy input, BM3D with the true sigma (``pip install
+"sksmoe[bench]"``; non-commercial licence, benchmark only), the untuned
 base DnCNN, the paper's SMoE (the bundled k, no noise bands, no self-ensemble), the k=1
 counterpart of the bundled model, the bundled model's last layers fitted on the whole slice
 rather than the head (all four fitted in this run on the bundled model's training data and
@@ -25,12 +26,18 @@ import numpy as np
 
 RESULTS = Path(__file__).parent / "results"
 LEVELS = (1, 3, 5, 7, 9)
+EXTREMES = (0, 12, 15)  # the ends of the range the bundled model is trained for
 
 
 def _bm3d(noisy, sigmas):
+    """BM3D with the true sigma; a noise-free image (sigma 0) is left as it is."""
     from ._methods import bm3d
 
-    return np.stack([bm3d(x, s) for x, s in zip(noisy, sigmas)])
+    return np.stack([bm3d(x, s) if s > 0 else x for x, s in zip(noisy, sigmas)])
+
+
+def _finite(value):
+    return float(value) if np.isfinite(value) else None
 
 
 def main(argv=None):
@@ -67,8 +74,8 @@ def main(argv=None):
         whole = clone(bundled).set_params(foreground_only=False, self_ensemble=False,
                                           base="bundled").fit(X, y)
 
-    def test_split(contrast, slice_step):
-        return make_brainweb_dataset(contrast, rf_levels=(20,), test_noise_levels=LEVELS,
+    def test_split(contrast, slice_step, levels=LEVELS):
+        return make_brainweb_dataset(contrast, rf_levels=(20,), test_noise_levels=levels,
                                      slice_step=slice_step).test
 
     sets = {  # name: (data, whether to run every row or only BM3D and the bundled model)
@@ -82,6 +89,9 @@ def main(argv=None):
             test_split("T2", 2 * step), False),
         "BrainWeb-style test split (PD, RF 20%, every other slice)": (
             test_split("PD", 2 * step), False),
+        "BrainWeb-style test split (MNI-T1, RF 20%, every other slice) at the ends of the "
+        "0-15% range (at 0% the clean slice goes in: BM3D is left out and its row is the "
+        "input, inf)": (test_split("MNI-T1", 2 * step, EXTREMES), False),
     }
     k, bands = bundled.n_experts_, bundled.noise_bands
     ensembled = ", self-ensemble" if bundled.self_ensemble else ""
@@ -107,13 +117,15 @@ def main(argv=None):
             start = time.perf_counter()
             rows[label] = (denoiser.predict(regions), time.perf_counter() - start)
         levels = data.meta.noise_percent.to_numpy()
+        set_levels = np.unique(levels)
         results[name] = {}
         for label, (images, seconds) in rows.items():
             p = psnr(data.clean, images, data.mask)
             s = ssim(data.clean, images, data.mask)
             results[name][label] = {
-                "brain_psnr": {f"{lv}": float(p[levels == lv].mean()) for lv in LEVELS},
-                "brain_ssim": {f"{lv}": float(s[levels == lv].mean()) for lv in LEVELS},
+                # None where the output is the clean slice itself (infinite PSNR)
+                "brain_psnr": {f"{lv:g}": _finite(p[levels == lv].mean()) for lv in set_levels},
+                "brain_ssim": {f"{lv:g}": float(s[levels == lv].mean()) for lv in set_levels},
                 "seconds_per_slice": seconds / len(images),
             }
     lines = ["# Bundled models against BM3D", "",
@@ -121,11 +133,13 @@ def main(argv=None):
              f"slice. Training noise levels of the SMoE heads: {train_levels}%; base: "
              f"{card['base']}.", ""]
     for name, table in results.items():
-        lines += [f"## {name}", "", "| method | " + " | ".join(f"{lv}%" for lv in LEVELS)
-                  + " | s/slice |", "|---" * (len(LEVELS) + 2) + "|"]
+        set_levels = list(next(iter(table.values()))["brain_psnr"])
+        lines += [f"## {name}", "", "| method | " + " | ".join(f"{lv}%" for lv in set_levels)
+                  + " | s/slice |", "|---" * (len(set_levels) + 2) + "|"]
         for label, r in table.items():
-            cells = [f"{r['brain_psnr'][f'{lv}']:.2f} / {r['brain_ssim'][f'{lv}']:.4f}"
-                     for lv in LEVELS]
+            cells = ["inf" if r["brain_psnr"][lv] is None else
+                     f"{r['brain_psnr'][lv]:.2f} / {r['brain_ssim'][lv]:.4f}"
+                     for lv in set_levels]
             lines.append(f"| {label} | " + " | ".join(cells)
                          + f" | {r['seconds_per_slice']:.2f} |")
         lines.append("")
