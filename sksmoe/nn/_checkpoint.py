@@ -7,7 +7,7 @@ import numpy as np
 from ._dncnn import dncnn_from_state_dict
 
 #: The base DnCNN bundled with the package (trained by ``python -m sksmoe.training``).
-BUNDLED_BASE = Path(__file__).resolve().parent.parent / "pretrained" / "dncnn17x32nwr.safetensors"
+BUNDLED_BASE = Path(__file__).resolve().parent.parent / "pretrained" / "dncnn17x32nwr2.safetensors"
 
 
 def load_dncnn(path):
