@@ -116,12 +116,16 @@ def score(data, images, levels):
     per_image = {"psnr": psnr(data.clean, images), "ssim": ssim(data.clean, images),
                  "brain_psnr": psnr(data.clean, images, data.mask),
                  "brain_ssim": ssim(data.clean, images, data.mask)}
-    out = {}
-    for metric, values in per_image.items():
-        out[metric] = {f"{lv:g}": {"mean": float(values[noise == lv].mean()),
-                                   "std": float(values[noise == lv].std())}
-                       for lv in levels if (noise == lv).any()}
-    return out
+    return {metric: {f"{lv:g}": _summary(values[noise == lv]) for lv in levels
+                     if (noise == lv).any()}
+            for metric, values in per_image.items()}
+
+
+def _summary(values):
+    """Mean and std; an output equal to the clean image (PSNR inf) gives mean ``"inf"``."""
+    if np.isinf(values).any():
+        return {"mean": "inf", "std": None}
+    return {"mean": float(values.mean()), "std": float(values.std())}
 
 
 def table(rows, levels, metric="brain", extra=("s/slice",)):
@@ -138,8 +142,12 @@ def table(rows, levels, metric="brain", extra=("s/slice",)):
         for lv in levels:
             p = row["scores"][psnr_key].get(f"{lv:g}")
             s = row["scores"][ssim_key].get(f"{lv:g}")
-            cells.append("-" if p is None else
-                         f"{p['mean']:.2f} ± {p['std']:.2f} / {s['mean']:.4f}")
+            if p is None:
+                cells.append("-")
+            elif p["std"] is None:
+                cells.append(f"{p['mean']} / {s['mean']:.4f}")
+            else:
+                cells.append(f"{p['mean']:.2f} ± {p['std']:.2f} / {s['mean']:.4f}")
         extras = [_format(row.get(column)) for column in extra]
         lines.append(f"| {name} | " + " | ".join(cells + extras) + " |")
     return "\n".join(lines)

@@ -12,20 +12,18 @@ base DnCNN, the paper's SMoE (the bundled k, no noise bands, no self-ensemble), 
 counterpart of the bundled model, the bundled model's last layers fitted on the whole slice
 rather than the head (all four fitted in this run on the bundled model's training data and
 features), the bundled SMoE without and with its self-ensemble.
-Brain-mask PSNR / SSIM, mean over slices. Writes ``benchmarks/results/pretrained.md`` and
+Brain-mask PSNR (mean ± std over slices) / SSIM (mean). Writes ``benchmarks/results/pretrained.md`` and
 ``.json``.
 """
 
-import argparse
 import copy
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).parent / "results"
-LEVELS = (1, 3, 5, 7, 9)
+from ._common import TEST_LEVELS, _quick, is_quick, score, table, write_results
+
 EXTREMES = (0, 12, 15)  # the ends of the range the bundled model is trained for
 
 
@@ -36,29 +34,20 @@ def _bm3d(noisy, sigmas):
     return np.stack([bm3d(x, s) if s > 0 else x for x, s in zip(noisy, sigmas)])
 
 
-def _finite(value):
-    return float(value) if np.isfinite(value) else None
-
-
 def main(argv=None):
     from sklearn.base import clone
 
     from sksmoe.datasets import make_brainweb_dataset, make_real_dataset
-    from sksmoe.metrics import psnr, ssim
     from sksmoe.pretrained import HERE, load_pretrained
 
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    step = 8 if args.quick else 1
-
+    quick = is_quick(argv, __doc__)
     model = load_pretrained()
     card = json.loads((HERE / "smoe_patch.json").read_text())
     # the k=1 counterpart and the untuned base, on the bundled model's features
     train_levels = card.get("noise_levels", [0, 1, 3, 5])
     train = make_brainweb_dataset(card["modalities"], noise_levels=train_levels,
                                   slice_step=card["slice_step"], random_state=card["seed"]).train
-    if args.quick:
+    if quick:
         train = {k: v[:4] for k, v in train.items() if k in ("noisy", "clean")}
     features = model[:-1]
     X, y = features.transform(train["noisy"]), train["clean"]  # once for every refit below
@@ -74,24 +63,24 @@ def main(argv=None):
         whole = clone(bundled).set_params(foreground_only=False, self_ensemble=False,
                                           base="bundled").fit(X, y)
 
-    def test_split(contrast, slice_step, levels=LEVELS):
+    def test_split(contrast, slice_step, levels=TEST_LEVELS):
         return make_brainweb_dataset(contrast, rf_levels=(20,), test_noise_levels=levels,
                                      slice_step=slice_step).test
 
     sets = {  # name: (data, whether to run every row or only BM3D and the bundled model)
-        "BrainWeb-style test split (MNI-T1, RF 20%)": (test_split("MNI-T1", step), True),
+        "BrainWeb-style test split (MNI-T1, RF 20%)": (test_split("MNI-T1", 1), True),
         "real dipy T1 slice (4 noise draws a level)": (
-            make_real_dataset("dipy-t1", LEVELS * 4), True),
+            make_real_dataset("dipy-t1", TEST_LEVELS * 4), True),
         "real dipy b=0 slices (10 slices, 128x128, one draw a level; consulted to choose "
         "the base network, so not held out)": (
-            make_real_dataset("dipy-b0", LEVELS), True),
+            make_real_dataset("dipy-b0", TEST_LEVELS), True),
         "BrainWeb-style test split (T2, RF 20%, every other slice)": (
-            test_split("T2", 2 * step), False),
+            test_split("T2", 2), False),
         "BrainWeb-style test split (PD, RF 20%, every other slice)": (
-            test_split("PD", 2 * step), False),
+            test_split("PD", 2), False),
         "BrainWeb-style test split (MNI-T1, RF 20%, every other slice) at the ends of the "
         "0-15% range (at 0% the clean slice goes in: BM3D is left out and its row is the "
-        "input, inf)": (test_split("MNI-T1", 2 * step, EXTREMES), False),
+        "input, inf)": (test_split("MNI-T1", 2, EXTREMES), False),
     }
     k, bands = bundled.n_experts_, bundled.noise_bands
     ensembled = ", self-ensemble" if bundled.self_ensemble else ""
@@ -105,50 +94,29 @@ def main(argv=None):
     if bundled.self_ensemble:
         every_denoiser[f"SMoE k={k}, {bands} noise bands, without the self-ensemble"] = plain
     every_denoiser[bundled_label] = bundled
-    results = {}
+    results, sections = {}, []
     for name, (data, every_row) in sets.items():
+        levels = sorted(set(data.meta.noise_percent))
+        if quick:
+            data = _quick(data, levels)
         regions = features.transform(data.noisy)
-        rows = {"noisy": (data.noisy, 0.0)}
+        outputs = {"noisy": (data.noisy, 0.0)}
         start = time.perf_counter()
-        rows["BM3D (true sigma)"] = (_bm3d(data.noisy, data.meta.sigma.to_numpy()),
-                                     time.perf_counter() - start)
+        outputs["BM3D (true sigma)"] = (_bm3d(data.noisy, data.meta.sigma.to_numpy()),
+                                        time.perf_counter() - start)
         denoisers = every_denoiser if every_row else {bundled_label: bundled}
         for label, denoiser in denoisers.items():
             start = time.perf_counter()
-            rows[label] = (denoiser.predict(regions), time.perf_counter() - start)
-        levels = data.meta.noise_percent.to_numpy()
-        set_levels = np.unique(levels)
-        results[name] = {}
-        for label, (images, seconds) in rows.items():
-            p = psnr(data.clean, images, data.mask)
-            s = ssim(data.clean, images, data.mask)
-            results[name][label] = {
-                # None where the output is the clean slice itself (infinite PSNR)
-                "brain_psnr": {f"{lv:g}": _finite(p[levels == lv].mean()) for lv in set_levels},
-                "brain_ssim": {f"{lv:g}": float(s[levels == lv].mean()) for lv in set_levels},
-                "seconds_per_slice": seconds / len(images),
-            }
-    lines = ["# Bundled models against BM3D", "",
-             "Brain-mask PSNR dB / SSIM, mean over slices; data_range = clean max - min per "
-             f"slice. Training noise levels of the SMoE heads: {train_levels}%; base: "
+            outputs[label] = (denoiser.predict(regions), time.perf_counter() - start)
+        results[name] = {label: {"scores": score(data, images, levels),
+                                 "s/slice": seconds / len(images)}
+                         for label, (images, seconds) in outputs.items()}
+        sections += [f"## {name}", "", table(results[name], levels), ""]
+    intro = ["# Bundled models against BM3D", "",
+             "Brain-mask PSNR dB ± std over slices / mean SSIM; data_range = clean max - min "
+             f"per slice. Training noise levels of the SMoE heads: {train_levels}%; base: "
              f"{card['base']}.", ""]
-    for name, table in results.items():
-        set_levels = list(next(iter(table.values()))["brain_psnr"])
-        lines += [f"## {name}", "", "| method | " + " | ".join(f"{lv}%" for lv in set_levels)
-                  + " | s/slice |", "|---" * (len(set_levels) + 2) + "|"]
-        for label, r in table.items():
-            cells = ["inf" if r["brain_psnr"][lv] is None else
-                     f"{r['brain_psnr'][lv]:.2f} / {r['brain_ssim'][lv]:.4f}"
-                     for lv in set_levels]
-            lines.append(f"| {label} | " + " | ".join(cells)
-                         + f" | {r['seconds_per_slice']:.2f} |")
-        lines.append("")
-    text = "\n".join(lines)
-    print(text)
-    if not args.quick:
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "pretrained.md").write_text(text)
-        (RESULTS / "pretrained.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_results("pretrained", "\n".join(intro + sections), {"sets": results}, quick)
 
 
 if __name__ == "__main__":
