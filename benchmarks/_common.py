@@ -182,7 +182,7 @@ def select_images(data, keep):
 
     keep = np.asarray(keep)
     return Bunch(noisy=data.noisy[keep], clean=data.clean[keep], mask=data.mask[keep],
-                 meta=data.meta[keep].reset_index(drop=True))
+                 meta=data.meta.iloc[keep].reset_index(drop=True))
 
 
 #: The SMoE training data: the same as the bundled model's (sksmoe/pretrained/smoe_patch.json).

@@ -208,7 +208,8 @@ def save_weights(model, path):
     tensors = {k: v.detach().to("cpu").half().contiguous()
                if v.is_floating_point() else v.detach().cpu().contiguous()
                for k, v in model.state_dict().items()}
-    save_file(tensors, str(path), metadata={"depth": str(model.depth), "width": str(model.width),
+    save_file(tensors, str(path), metadata={"architecture": type(model).__name__,
+                                            "depth": str(model.depth), "width": str(model.width),
                                             "bias": str(model.bias),
                                             "noise_channel": str(model.noise_channel),
                                             "downsample": str(model.downsample)})
@@ -268,7 +269,7 @@ def initialise(model, path):
 
     narrow = load_dncnn(path)
     source = widen(narrow, model.width) if narrow.width < model.width else narrow.state_dict()
-    first = source["trunk.0.weight"]
+    first = source.get("trunk.0.weight", source.get("first.weight"))
     if model.noise_channel and first.shape[1] == 1:
         source["trunk.0.weight"] = torch.cat([first, torch.zeros_like(first)], dim=1)
     model.load_state_dict(source)
@@ -386,6 +387,7 @@ def main(argv=None):
     from tqdm import tqdm
 
     from .nn._dncnn import DnCNN
+    from .nn._unet import UNet
 
     parser = argparse.ArgumentParser(prog="python -m sksmoe.training", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -394,8 +396,14 @@ def main(argv=None):
                         help="folder for the final weights and model card")
     parser.add_argument("--workdir", type=Path, default=Path("outputs/training"),
                         help="folder for resumable checkpoints and the learning-curve log")
-    parser.add_argument("--depth", type=int, default=17)
-    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--arch", choices=("dncnn", "unet"), default="dncnn",
+                        help="dncnn: the paper's DnCNN; unet: a small residual U-Net "
+                             "(sksmoe.nn._unet.UNet)")
+    parser.add_argument("--depth", type=int, default=17, help="DnCNN conv layers")
+    parser.add_argument("--width", type=int, default=64,
+                        help="DnCNN hidden channels; U-Net channels at full resolution")
+    parser.add_argument("--scales", type=int, default=3, help="U-Net resolutions")
+    parser.add_argument("--blocks", type=int, default=2, help="U-Net residual blocks a scale")
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--patch-size", type=int, default=48)
@@ -438,8 +446,16 @@ def main(argv=None):
     args.workdir.mkdir(parents=True, exist_ok=True)
     checkpoint = args.workdir / f"{args.name}.ckpt"
     log_path = args.workdir / f"{args.name}.log.jsonl"
-    model = DnCNN(args.depth, args.width, noise_channel=args.noise_channel,
-                  downsample=args.downsample)
+    if args.arch == "unet":
+        model = UNet(args.scales, args.width, args.blocks, noise_channel=args.noise_channel)
+        description = (f"U-Net, {args.scales} scales from {args.width} channels, {args.blocks} "
+                       "residual blocks a scale each way, no batch norm, residual output")
+    else:
+        model = DnCNN(args.depth, args.width, noise_channel=args.noise_channel,
+                      downsample=args.downsample)
+        description = (f"DnCNN depth {args.depth}, width {args.width}, batch norm, residual "
+                       "output" + (f", on {args.downsample}x{args.downsample} pixel-unshuffled "
+                                   "sub-images" if args.downsample > 1 else ""))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     sampler = PatchSampler(args.patch_size, tuple(args.noise_range), seed=args.seed,
                            zoom_range=tuple(args.zoom_range), real_anatomy=args.real_anatomy)
@@ -506,10 +522,8 @@ def main(argv=None):
     weights = args.out / f"{args.name}.safetensors"
     digest = save_weights(model, weights)
     card = {
-        "model": f"DnCNN depth {args.depth}, width {args.width}, batch norm, residual output"
-                 + (", noise level as an extra input channel" if args.noise_channel else "")
-                 + (f", on {args.downsample}x{args.downsample} pixel-unshuffled sub-images"
-                    if args.downsample > 1 else ""),
+        "model": description
+                 + (", noise level as an extra input channel" if args.noise_channel else ""),
         "init": args.init and args.init.name,
         "command": "python -m sksmoe.training " + " ".join(shlex.quote(a) for a in argv),
         "data": "BrainWeb-style MNI152 2009a (nilearn) train-split axial slices, contrasts "

@@ -146,3 +146,19 @@ def test_trains_a_noise_conditioned_half_resolution_model(tmp_path):
     assert (model.downsample, model.noise_channel) == (2, True)
     card = json.loads((tmp_path / "h.json").read_text())
     assert "pixel-unshuffled" in card["model"] and "0.02^2" in card["loss"]
+
+
+def test_trains_a_noise_conditioned_unet_and_resumes_it(tmp_path):
+    from sksmoe.nn._checkpoint import load_dncnn
+    from sksmoe.nn._unet import UNet
+
+    common = ["--name", "u", "--arch", "unet", "--scales", "2", "--blocks", "1", "--width", "4",
+              "--batch-size", "2", "--patch-size", "32", "--noise-channel",
+              "--checkpoint-every", "1", "--workdir", str(tmp_path), "--out", str(tmp_path)]
+    assert main(common + ["--steps", "1"]) == 0
+    assert main(common + ["--steps", "2", "--init", str(tmp_path / "u.safetensors")]) == 0
+    model = load_dncnn(tmp_path / "u.safetensors")
+    assert isinstance(model, UNet)
+    assert (model.depth, model.width, model.blocks, model.noise_channel) == (2, 4, 1, True)
+    card = json.loads((tmp_path / "u.json").read_text())
+    assert card["steps"] == 2 and card["model"].startswith("U-Net, 2 scales")

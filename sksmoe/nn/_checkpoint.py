@@ -5,13 +5,15 @@ from pathlib import Path
 import numpy as np
 
 from ._dncnn import dncnn_from_state_dict
+from ._unet import unet_from_state_dict
 
 #: The base DnCNN bundled with the package (trained by ``python -m sksmoe.training``).
 BUNDLED_BASE = Path(__file__).resolve().parent.parent / "pretrained" / "dncnn17x32nwr2.safetensors"
 
 
 def load_dncnn(path):
-    """Load a DnCNN from ``path`` (.safetensors, or a torch .pt/.pth/.ckpt state dict).
+    """Load a DnCNN (or sksmoe's U-Net) from ``path`` (.safetensors, or a torch
+    .pt/.pth/.ckpt state dict).
 
     Torch files are read with ``weights_only=True``; a dict holding the state dict under
     ``"state_dict"``, ``"model"`` or ``"params"`` is accepted too.
@@ -32,7 +34,7 @@ def load_dncnn(path):
                 if isinstance(state, dict) and isinstance(state.get(key), dict):
                     state = state[key]
         state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-        model = dncnn_from_state_dict(state)
+        model = base_from_state_dict(state)
     except Exception as exc:
         raise ValueError(f"'{path}' is not a DnCNN checkpoint (expected the state dict of a "
                          f"DnCNN: conv/BatchNorm layers and a last conv to 1 channel): {exc}"
@@ -50,4 +52,11 @@ def model_from_numpy(state, device="cpu"):
     import torch
 
     tensors = {k: torch.from_numpy(np.asarray(v)) for k, v in state.items()}
-    return dncnn_from_state_dict(tensors).eval().to(device)
+    return base_from_state_dict(tensors).eval().to(device)
+
+
+def base_from_state_dict(state_dict):
+    """A base denoiser from its state dict: sksmoe's U-Net (``first.*`` keys), else a DnCNN."""
+    if "first.weight" in state_dict:
+        return unet_from_state_dict(state_dict)
+    return dncnn_from_state_dict(state_dict)

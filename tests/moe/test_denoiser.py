@@ -112,19 +112,22 @@ def test_noise_conditioned_base_is_given_the_estimated_sigma(tiny_conditioned_ba
         assert out.shape == X_test.shape and np.isfinite(out).all()
 
 
-@pytest.mark.parametrize("context", ["image", "region"])
-def test_closed_form_heads_on_a_half_resolution_base(small_data, tmp_path, context):
+@pytest.mark.parametrize("context, kind", [  # a U-Net sees past a region: no region case
+    ("image", "half-resolution DnCNN"), ("region", "half-resolution DnCNN"), ("image", "U-Net")])
+def test_closed_form_heads_on_other_bases(small_data, tmp_path, context, kind):
     import torch
     from safetensors.torch import save_file
 
     from sksmoe.nn._dncnn import DnCNN
     from sksmoe.nn._normalize import network_input
+    from sksmoe.nn._unet import UNet
 
     torch.manual_seed(0)
-    base = DnCNN(depth=4, width=8, downsample=2).eval()
-    save_file(base.state_dict(), str(tmp_path / "half.safetensors"))
+    base = (DnCNN(depth=4, width=8, downsample=2) if kind.startswith("half")
+            else UNet(scales=2, width=8, blocks=1)).eval()
+    save_file(base.state_dict(), str(tmp_path / "base.safetensors"))
     X, y, X_test = small_data["X"], small_data["y"], small_data["X_test"][:, :-1]  # odd rows
-    untuned = _pipe(tmp_path / "half.safetensors", n_experts=1, fine_tune="none",
+    untuned = _pipe(tmp_path / "base.safetensors", n_experts=1, fine_tune="none",
                     context=context).fit(X, y)
     x, scale, _ = network_input(X_test[0])
     with torch.inference_mode():
@@ -136,8 +139,9 @@ def test_closed_form_heads_on_a_half_resolution_base(small_data, tmp_path, conte
                                atol=tolerance)
     tuned = clone(untuned).set_params(sparsemoedenoiser__fine_tune="last",
                                       sparsemoedenoiser__n_experts=2).fit(X, y)
-    assert tuned[-1].heads_.shape == (2, 4, 8, 3, 3)
-    assert tuned[-1].head_biases_.shape == (2, 4)
+    blocks = base.downsample ** 2
+    assert tuned[-1].heads_.shape == (2, blocks, 8, 3, 3)
+    assert tuned[-1].head_biases_.shape == (2, blocks)
     assert tuned.score(X, y) > untuned.score(X, y) + 1
 
 

@@ -78,3 +78,26 @@ def test_half_resolution_checkpoint_round_trip(tmp_path, noise_channel):
         assert loaded.features(x, sigma).shape == (2, 6, 8, 9)
     even = torch.rand(1, 1, 16, 18)
     np.testing.assert_array_equal(model.assemble(F.pixel_unshuffle(even, 2), even.shape), even)
+
+
+@pytest.mark.parametrize("noise_channel", [False, True])
+def test_unet_checkpoint_round_trip(tmp_path, noise_channel):
+    from safetensors.torch import save_file
+
+    from sksmoe.nn._unet import UNet
+
+    torch.manual_seed(0)
+    model = UNet(scales=3, width=4, blocks=2, noise_channel=noise_channel).eval()
+    save_file(model.state_dict(), str(tmp_path / "u.safetensors"))
+    loaded = load_dncnn(tmp_path / "u.safetensors")
+    assert isinstance(loaded, UNet)
+    assert (loaded.depth, loaded.width, loaded.blocks) == (3, 4, 2)
+    x = torch.rand(2, 1, 15, 18)  # padded to a multiple of 4, then cropped back
+    sigma = 0.1 if noise_channel else None
+    with torch.no_grad():
+        out = loaded(x, sigma)
+        assert out.shape == x.shape
+        np.testing.assert_allclose(out, model(x, sigma), rtol=1e-6, atol=1e-6)
+        assert loaded.features(x, sigma).shape == (2, 4, 15, 18)
+    with pytest.raises(ValueError, match="scales"):
+        UNet(scales=0)

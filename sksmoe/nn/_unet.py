@@ -1,0 +1,106 @@
+"""A small residual U-Net denoiser with the same trunk / last-layer split as DnCNN."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class _ResBlock(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.conv1 = nn.Conv2d(width, width, 3, padding=1)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.conv2(F.relu(self.conv1(x)))
+
+
+def _stage(width, blocks):
+    return nn.Sequential(*[_ResBlock(width) for _ in range(blocks)])
+
+
+class UNet(nn.Module):
+    """Residual U-Net that predicts the noise; the denoised image is ``y - model(y)``.
+
+    In the spirit of DRUNet (Zhang et al. 2021), small: ``scales`` resolutions with
+    ``width * 2**s`` channels at scale ``s``, ``blocks`` residual blocks (two 3x3 convs, no
+    batch norm) per scale on the way down and on the way up, strided 2x2 convs down,
+    transposed 2x2 convs up, skips added. Each halving doubles the receptive field for a
+    quarter of the work per pixel, which a plain DnCNN pays for with depth. ``features`` is
+    the full-resolution output of the last up stage and ``head`` the last 3x3 conv, as in
+    :class:`~sksmoe.nn._dncnn.DnCNN`, so that SMoE experts can share the trunk.
+
+    Parameters
+    ----------
+    scales : int, default=3
+        Number of resolutions (1: no down-sampling).
+    width : int, default=32
+        Channels at full resolution.
+    blocks : int, default=2
+        Residual blocks per scale on each side.
+    noise_channel : bool, default=False
+        Whether the noise level is an extra input channel (``model(y, sigma)``).
+    """
+
+    downsample = 1  # the last layer gives the residual at full resolution
+    bias = True
+
+    def __init__(self, scales=3, width=32, blocks=2, noise_channel=False):
+        super().__init__()
+        if scales < 1 or blocks < 1:
+            raise ValueError(f"`scales` and `blocks` must be >= 1, got {scales}, {blocks}.")
+        widths = [width * 2**s for s in range(scales)]
+        self.first = nn.Conv2d(1 + noise_channel, width, 3, padding=1)
+        self.down = nn.ModuleList(_stage(w, blocks) for w in widths[:-1])
+        self.pool = nn.ModuleList(nn.Conv2d(w, 2 * w, 2, stride=2) for w in widths[:-1])
+        self.bottom = _stage(widths[-1], blocks)
+        self.unpool = nn.ModuleList(nn.ConvTranspose2d(2 * w, w, 2, stride=2)
+                                    for w in widths[:-1])
+        self.up = nn.ModuleList(_stage(w, blocks) for w in widths[:-1])
+        self.head = nn.Conv2d(width, 1, 3, padding=1)
+        self.depth, self.width, self.blocks = scales, width, blocks
+        self.noise_channel = noise_channel
+
+    def features(self, x, sigma=None):
+        """Last up stage's output (n, width, H, W) for images ``x`` (n, 1, H, W) of noise
+        level ``sigma`` (float or (n,)); the image is padded to a multiple of
+        ``2**(scales - 1)`` by repeating its edge, and the features cropped back."""
+        h, w = x.shape[-2:]
+        m = 2 ** (self.depth - 1)
+        pad = (0, -w % m, 0, -h % m)
+        if any(pad):
+            x = F.pad(x, pad, mode="replicate")
+        if self.noise_channel:
+            if sigma is None:
+                raise ValueError("This U-Net is conditioned on the noise level: pass `sigma`.")
+            sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1)
+            x = torch.cat([x, sigma.expand(len(x), 1, *x.shape[2:])], dim=1)
+        x = self.first(x)
+        skips = []
+        for stage, pool in zip(self.down, self.pool):
+            x = stage(x)
+            skips.append(x)
+            x = pool(x)
+        x = self.bottom(x)
+        for stage, unpool, skip in zip(reversed(self.up), reversed(self.unpool),
+                                       reversed(skips)):
+            x = stage(unpool(x) + skip)
+        return x[..., :h, :w]
+
+    def assemble(self, out, shape):
+        """The last layer's output is the residual image itself."""
+        return out
+
+    def forward(self, x, sigma=None):
+        """Predicted noise (residual) of ``x``, shape (n, 1, H, W)."""
+        return self.head(self.features(x, sigma))
+
+
+def unet_from_state_dict(state_dict):
+    """Build a :class:`UNet` whose size matches ``state_dict`` (our key names) and load it."""
+    width, channels = state_dict["first.weight"].shape[:2]
+    scales = 1 + len({k.split(".")[1] for k in state_dict if k.startswith("pool.")})
+    blocks = len({k.split(".")[1] for k in state_dict if k.startswith("bottom.")})
+    model = UNet(scales, width, blocks, noise_channel=channels == 2)
+    model.load_state_dict(state_dict)
+    return model
