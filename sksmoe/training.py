@@ -268,6 +268,9 @@ def initialise(model, path):
     from .nn._checkpoint import load_dncnn
 
     narrow = load_dncnn(path)
+    if type(narrow) is not type(model):
+        raise ValueError(f"--init: '{path}' holds a {type(narrow).__name__}, this run trains a "
+                         f"{type(model).__name__}.")
     source = widen(narrow, model.width) if narrow.width < model.width else narrow.state_dict()
     first = source.get("trunk.0.weight", source.get("first.weight"))
     if model.noise_channel and first.shape[1] == 1:

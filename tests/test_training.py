@@ -149,6 +149,8 @@ def test_trains_a_noise_conditioned_half_resolution_model(tmp_path):
 
 
 def test_trains_a_noise_conditioned_unet_and_resumes_it(tmp_path):
+    from safetensors.torch import save_file
+
     from sksmoe.nn._checkpoint import load_dncnn
     from sksmoe.nn._unet import UNet
 
@@ -162,3 +164,7 @@ def test_trains_a_noise_conditioned_unet_and_resumes_it(tmp_path):
     assert (model.depth, model.width, model.blocks, model.noise_channel) == (2, 4, 1, True)
     card = json.loads((tmp_path / "u.json").read_text())
     assert card["steps"] == 2 and card["model"].startswith("U-Net, 2 scales")
+    save_file(DnCNN(depth=3, width=4).state_dict(), str(tmp_path / "d.safetensors"))
+    with pytest.raises(ValueError, match="holds a DnCNN"):
+        main(common[:1] + ["v"] + common[2:] + ["--steps", "1",
+                                                "--init", str(tmp_path / "d.safetensors")])

@@ -279,3 +279,19 @@ def test_baselines_are_one_liners(tiny_base, small_data):
         assert model.predict(small_data["X_test"]).shape == small_data["X_test"].shape
     np.testing.assert_array_equal(dncnn[-1].heads_[0], dncnn[-1].base_state_["head.weight"])
     assert not np.array_equal(tuned[-1].heads_[0], tuned[-1].base_state_["head.weight"])
+
+
+def test_experts_fine_tuned_whole_on_a_unet_base_round_trip(small_data, tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from sksmoe.nn._unet import UNet
+
+    torch.manual_seed(0)
+    save_file(UNet(scales=2, width=8, blocks=1).state_dict(), str(tmp_path / "u.safetensors"))
+    X, y, X_test = small_data["X"], small_data["y"], small_data["X_test"]
+    model = _pipe(tmp_path / "u.safetensors", n_experts=2, fine_tune="all",
+                  max_steps=2).fit(X[:2], y[:2])
+    out = model.predict(X_test)
+    assert out.shape == X_test.shape and np.isfinite(out).all()
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X_test), out)
