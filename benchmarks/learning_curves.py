@@ -60,13 +60,13 @@ def real_data_scores(images):
     ``training_runs/`` and the bundled base."""
     import torch
 
-    from sksmoe.nn._checkpoint import BUNDLED_BASE, load_dncnn
+    from sksmoe.nn._checkpoint import BUNDLED_BASE, load_base
     from sksmoe.training import evaluate
 
     models = {path.stem: (path, torch.load(path, weights_only=True)["step"])
               for path in sorted(LOGS[1].glob("*.ckpt"))}
     models[f"bundled base ({BUNDLED_BASE.stem})"] = (BUNDLED_BASE, "")
-    return {name: (step, evaluate(load_dncnn(path), *images))
+    return {name: (step, evaluate(load_base(path), *images))
             for name, (path, step) in models.items()}
 
 

@@ -265,9 +265,9 @@ def initialise(model, path):
     """
     import torch
 
-    from .nn._checkpoint import load_dncnn
+    from .nn._checkpoint import load_base
 
-    narrow = load_dncnn(path)
+    narrow = load_base(path)
     if type(narrow) is not type(model):
         raise ValueError(f"--init: '{path}' holds a {type(narrow).__name__}, this run trains a "
                          f"{type(model).__name__}.")
@@ -295,7 +295,7 @@ def fit_smoe(argv):
 
     parser = argparse.ArgumentParser(prog="python -m sksmoe.training smoe",
                                      description=fit_smoe.__doc__)
-    parser.add_argument("--base", type=Path, required=True, help="base DnCNN checkpoint")
+    parser.add_argument("--base", type=Path, required=True, help="base network checkpoint (DnCNN or U-Net)")
     parser.add_argument("--n-experts", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--noise-bands", type=int, default=1,
                         help="noise bands per expert (SparseMoEDenoiser(noise_bands=...))")

@@ -98,9 +98,9 @@ def test_widened_model_computes_the_narrow_models_function(tmp_path):
     save_weights(narrow, tmp_path / "narrow.safetensors")
     started = DnCNN(depth=4, width=7, noise_channel=True)
     initialise(started, tmp_path / "narrow.safetensors")  # default noise: copies differ
-    from sksmoe.nn._checkpoint import load_dncnn
+    from sksmoe.nn._checkpoint import load_base
 
-    originals = load_dncnn(tmp_path / "narrow.safetensors").trunk[0].weight.detach()
+    originals = load_base(tmp_path / "narrow.safetensors").trunk[0].weight.detach()
     copies = started.trunk[0].weight[3:].detach()
     distance = (copies[:, None] - originals[None]).abs().amax(dim=(2, 3, 4))  # (4 copies, 3)
     assert torch.all(distance.min(dim=1).values > 0)
@@ -136,13 +136,13 @@ def test_training_resumes_from_its_checkpoint(tmp_path, capsys):
 
 
 def test_trains_a_noise_conditioned_half_resolution_model(tmp_path):
-    from sksmoe.nn._checkpoint import load_dncnn
+    from sksmoe.nn._checkpoint import load_base
 
     assert main(["--name", "h", "--depth", "3", "--width", "4", "--batch-size", "2",
                  "--patch-size", "32", "--steps", "1", "--downsample", "2", "--noise-channel",
                  "--noise-weighted-loss", "0.02",
                  "--workdir", str(tmp_path), "--out", str(tmp_path)]) == 0
-    model = load_dncnn(tmp_path / "h.safetensors")
+    model = load_base(tmp_path / "h.safetensors")
     assert (model.downsample, model.noise_channel) == (2, True)
     card = json.loads((tmp_path / "h.json").read_text())
     assert "pixel-unshuffled" in card["model"] and "0.02^2" in card["loss"]
@@ -151,7 +151,7 @@ def test_trains_a_noise_conditioned_half_resolution_model(tmp_path):
 def test_trains_a_noise_conditioned_unet_and_resumes_it(tmp_path):
     from safetensors.torch import save_file
 
-    from sksmoe.nn._checkpoint import load_dncnn
+    from sksmoe.nn._checkpoint import load_base
     from sksmoe.nn._unet import UNet
 
     common = ["--name", "u", "--arch", "unet", "--scales", "2", "--blocks", "1", "--width", "4",
@@ -159,7 +159,7 @@ def test_trains_a_noise_conditioned_unet_and_resumes_it(tmp_path):
               "--checkpoint-every", "1", "--workdir", str(tmp_path), "--out", str(tmp_path)]
     assert main(common + ["--steps", "1"]) == 0
     assert main(common + ["--steps", "2", "--init", str(tmp_path / "u.safetensors")]) == 0
-    model = load_dncnn(tmp_path / "u.safetensors")
+    model = load_base(tmp_path / "u.safetensors")
     assert isinstance(model, UNet)
     assert (model.depth, model.width, model.blocks, model.noise_channel) == (2, 4, 1, True)
     card = json.loads((tmp_path / "u.json").read_text())

@@ -141,14 +141,14 @@ class SparseMoEDenoiser(BaseEstimator):
                 raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}.")
 
     def _load_base(self):
-        from ..nn._checkpoint import BUNDLED_BASE, load_dncnn
+        from ..nn._checkpoint import BUNDLED_BASE, load_base
 
         if isinstance(self.base, str) and self.base == "bundled":
             if not BUNDLED_BASE.is_file():
                 raise FileNotFoundError(f"The bundled base DnCNN is missing: '{BUNDLED_BASE}'. "
                                         "Reinstall sksmoe or pass `base=` a checkpoint path.")
-            return load_dncnn(BUNDLED_BASE)
-        return load_dncnn(self.base)
+            return load_base(BUNDLED_BASE)
+        return load_base(self.base)
 
     # ------------------------------------------------------------------ gate
     @property

@@ -1,4 +1,4 @@
-"""Load DnCNN weights from our safetensors files or third-party torch checkpoints."""
+"""Load base denoisers (DnCNN, or sksmoe's U-Net) from safetensors or torch checkpoints."""
 
 from pathlib import Path
 
@@ -11,9 +11,9 @@ from ._unet import unet_from_state_dict
 BUNDLED_BASE = Path(__file__).resolve().parent.parent / "pretrained" / "dncnn17x32nwr2.safetensors"
 
 
-def load_dncnn(path):
-    """Load a DnCNN (or sksmoe's U-Net) from ``path`` (.safetensors, or a torch
-    .pt/.pth/.ckpt state dict).
+def load_base(path):
+    """Load a base denoiser, a DnCNN or sksmoe's U-Net, from ``path`` (.safetensors, or a
+    torch .pt/.pth/.ckpt state dict).
 
     Torch files are read with ``weights_only=True``; a dict holding the state dict under
     ``"state_dict"``, ``"model"`` or ``"params"`` is accepted too.
@@ -22,7 +22,7 @@ def load_dncnn(path):
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"DnCNN checkpoint not found: '{path}'.")
+        raise FileNotFoundError(f"Base denoiser checkpoint not found: '{path}'.")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -36,9 +36,9 @@ def load_dncnn(path):
         state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
         model = base_from_state_dict(state)
     except Exception as exc:
-        raise ValueError(f"'{path}' is not a DnCNN checkpoint (expected the state dict of a "
-                         f"DnCNN: conv/BatchNorm layers and a last conv to 1 channel): {exc}"
-                         ) from exc
+        raise ValueError(f"'{path}' is not a base denoiser checkpoint (expected the state "
+                         f"dict of a DnCNN, conv/BatchNorm layers and a last conv to 1 "
+                         f"channel, or of sksmoe's U-Net): {exc}") from exc
     return model.eval()
 
 
@@ -48,7 +48,7 @@ def state_to_numpy(model):
 
 
 def model_from_numpy(state, device="cpu"):
-    """Rebuild a DnCNN in eval mode from :func:`state_to_numpy` output."""
+    """Rebuild a base denoiser in eval mode from :func:`state_to_numpy` output."""
     import torch
 
     tensors = {k: torch.from_numpy(np.asarray(v)) for k, v in state.items()}

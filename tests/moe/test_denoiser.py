@@ -93,12 +93,12 @@ def test_noise_conditioned_base_is_given_the_estimated_sigma(tiny_conditioned_ba
                                                              small_data):
     import torch
 
-    from sksmoe.nn._checkpoint import load_dncnn
+    from sksmoe.nn._checkpoint import load_base
     from sksmoe.nn._normalize import network_input
 
     X, y, X_test = small_data["X"], small_data["y"], small_data["X_test"]
     untuned = _pipe(tiny_conditioned_base, n_experts=1, fine_tune="none").fit(X, y)
-    base = load_dncnn(tiny_conditioned_base)
+    base = load_base(tiny_conditioned_base)
     x, scale, sigma = network_input(X_test[0], noise_channel=True)
     assert sigma * scale == pytest.approx(sksmoe.noise.estimate_sigma(X_test[0]))
     with torch.inference_mode():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from sksmoe.nn._checkpoint import load_dncnn
+from sksmoe.nn._checkpoint import load_base
 from sksmoe.nn._dncnn import DnCNN
 
 
@@ -19,7 +19,7 @@ def test_loads_reference_layout_torch_checkpoints(tmp_path, bias):
     model = DnCNN(depth=5, width=6, bias=bias).eval()
     path = tmp_path / "dncnn.pth"
     torch.save({"state_dict": _reference_layout(model)}, path)
-    loaded = load_dncnn(path)
+    loaded = load_base(path)
     assert (loaded.depth, loaded.width, loaded.bias) == (5, 6, bias)
     x = torch.rand(1, 1, 16, 16)
     with torch.no_grad():
@@ -37,9 +37,9 @@ def test_rejects_unsafe_or_wrong_files(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"model": {"x": object()}}, path)  # needs pickle to load: refused
     with pytest.raises(ValueError, match="evil.pt"):
-        load_dncnn(path)
+        load_base(path)
     with pytest.raises(FileNotFoundError, match="missing"):
-        load_dncnn(tmp_path / "missing.pt")
+        load_base(tmp_path / "missing.pt")
 
 
 def test_noise_conditioned_checkpoint_round_trip(tmp_path):
@@ -48,7 +48,7 @@ def test_noise_conditioned_checkpoint_round_trip(tmp_path):
     torch.manual_seed(0)
     model = DnCNN(depth=4, width=6, noise_channel=True).eval()
     save_file(model.state_dict(), str(tmp_path / "c.safetensors"))
-    loaded = load_dncnn(tmp_path / "c.safetensors")
+    loaded = load_base(tmp_path / "c.safetensors")
     x = torch.rand(2, 1, 16, 16)
     with torch.no_grad():
         assert loaded.noise_channel
@@ -67,7 +67,7 @@ def test_half_resolution_checkpoint_round_trip(tmp_path, noise_channel):
     torch.manual_seed(0)
     model = DnCNN(depth=4, width=6, noise_channel=noise_channel, downsample=2).eval()
     save_file(model.state_dict(), str(tmp_path / "h.safetensors"))
-    loaded = load_dncnn(tmp_path / "h.safetensors")
+    loaded = load_base(tmp_path / "h.safetensors")
     assert (loaded.downsample, loaded.noise_channel) == (2, noise_channel)
     x = torch.rand(2, 1, 15, 18)  # an odd size is padded, then cropped back
     sigma = 0.1 if noise_channel else None
@@ -89,7 +89,7 @@ def test_unet_checkpoint_round_trip(tmp_path, noise_channel):
     torch.manual_seed(0)
     model = UNet(scales=3, width=4, blocks=2, noise_channel=noise_channel).eval()
     save_file(model.state_dict(), str(tmp_path / "u.safetensors"))
-    loaded = load_dncnn(tmp_path / "u.safetensors")
+    loaded = load_base(tmp_path / "u.safetensors")
     assert isinstance(loaded, UNet)
     assert (loaded.depth, loaded.width, loaded.blocks) == (3, 4, 2)
     x = torch.rand(2, 1, 15, 18)  # padded to a multiple of 4, then cropped back
