@@ -77,19 +77,20 @@ def plot(path, runs, bm3d):
     import matplotlib.pyplot as plt
 
     levels = list(MARGIN)
-    fig, axes = plt.subplots(1, len(levels), figsize=(3.2 * len(levels), 3.2),
+    fig, axes = plt.subplots(1, len(levels), figsize=(3.2 * len(levels) + 1.6, 3.2),
                              layout="constrained")
+    colours = plt.get_cmap("tab20").colors  # more runs than the default ten colours
     for ax, level in zip(axes, levels):
-        for name, entries in runs.items():
-            ax.plot([e["cpu_hours"] for e in entries],
-                    [e["val_brain_psnr"][level] for e in entries], marker=".", label=name)
+        for (name, entries), colour in zip(runs.items(), colours):
+            ax.plot([e["cpu_hours"] for e in entries], [e["val_brain_psnr"][level]
+                    for e in entries], marker=".", color=colour, label=name)
         if level in bm3d:
             ax.axhline(bm3d[level], color="k", ls="--", lw=1, label="BM3D (true sigma)")
             ax.axhline(bm3d[level] + MARGIN[level], color="k", ls=":", lw=1, label="target")
         ax.set_title(f"{level}% noise")
         ax.set_xlabel("CPU-hours (2 cores)")
     axes[0].set_ylabel("validation brain PSNR (dB)")
-    axes[-1].legend(fontsize=7)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right center", fontsize=7)
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
