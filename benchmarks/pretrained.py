@@ -12,8 +12,8 @@ base DnCNN, the paper's SMoE (the bundled k, no noise bands, no self-ensemble), 
 counterpart of the bundled model, the bundled model's last layers fitted on the whole slice
 rather than the head (all four fitted in this run on the bundled model's training data and
 features), the bundled SMoE without and with its self-ensemble.
-Brain-mask PSNR (mean ± std over slices) / SSIM (mean). Writes ``benchmarks/results/pretrained.md`` and
-``.json``.
+Brain-mask PSNR (mean ± std over slices) / SSIM (mean). Writes
+``benchmarks/results/pretrained.md`` and ``.json``.
 """
 
 import copy

@@ -295,7 +295,8 @@ def fit_smoe(argv):
 
     parser = argparse.ArgumentParser(prog="python -m sksmoe.training smoe",
                                      description=fit_smoe.__doc__)
-    parser.add_argument("--base", type=Path, required=True, help="base network checkpoint (DnCNN or U-Net)")
+    parser.add_argument("--base", type=Path, required=True,
+                        help="base network checkpoint (DnCNN or U-Net)")
     parser.add_argument("--n-experts", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--noise-bands", type=int, default=1,
                         help="noise bands per expert (SparseMoEDenoiser(noise_bands=...))")

@@ -25,8 +25,9 @@ class UNet(nn.Module):
     In the spirit of DRUNet (Zhang et al. 2021), small: ``scales`` resolutions with
     ``width * 2**s`` channels at scale ``s``, ``blocks`` residual blocks (two 3x3 convs, no
     batch norm) per scale on the way down and on the way up, strided 2x2 convs down,
-    transposed 2x2 convs up, skips added. Each halving doubles the receptive field for a
-    quarter of the work per pixel, which a plain DnCNN pays for with depth. ``features`` is
+    transposed 2x2 convs up, skips added. A 3x3 conv one scale down reaches twice as far at
+    the same cost (twice the channels on a quarter of the pixels): about 90 pixels of
+    receptive field for 3 scales and 2 blocks, against 35 for a 17-layer DnCNN. ``features`` is
     the full-resolution output of the last up stage and ``head`` the last 3x3 conv, as in
     :class:`~sksmoe.nn._dncnn.DnCNN`, so that SMoE experts can share the trunk.
 
