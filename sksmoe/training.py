@@ -257,24 +257,27 @@ def widen(model, width, noise=0.01, seed=0):
 
 
 def initialise(model, path):
-    """Copy the weights of the DnCNN at ``path`` into ``model``; returns their CPU-seconds.
+    """Copy the weights of the network at ``path`` into ``model`` (the same architecture);
+    returns their CPU-seconds.
 
     A blind model can start a noise-conditioned one: the weights of the noise channel start
-    at zero, so training starts from the blind model's function. A narrower model can start
+    at zero, so training starts from the blind model's function. A narrower DnCNN can start
     a wider one of the same depth (:func:`widen`).
     """
     import torch
 
     from .nn._checkpoint import load_base
+    from .nn._dncnn import DnCNN
 
     narrow = load_base(path)
     if type(narrow) is not type(model):
         raise ValueError(f"--init: '{path}' holds a {type(narrow).__name__}, this run trains a "
                          f"{type(model).__name__}.")
-    source = widen(narrow, model.width) if narrow.width < model.width else narrow.state_dict()
-    first = source.get("trunk.0.weight", source.get("first.weight"))
-    if model.noise_channel and first.shape[1] == 1:
-        source["trunk.0.weight"] = torch.cat([first, torch.zeros_like(first)], dim=1)
+    widening = isinstance(model, DnCNN) and narrow.width < model.width
+    source = widen(narrow, model.width) if widening else narrow.state_dict()
+    first = "first.weight" if "first.weight" in source else "trunk.0.weight"
+    if model.noise_channel and source[first].shape[1] == 1:
+        source[first] = torch.cat([source[first], torch.zeros_like(source[first])], dim=1)
     model.load_state_dict(source)
     seconds = 0.0
     if path.suffix == ".ckpt":

@@ -52,11 +52,19 @@ def test_sampler_refuses_a_bad_zoom_range():
         PatchSampler(zoom_range=(0, 1))
 
 
-def test_blind_weights_start_a_noise_conditioned_model_with_the_same_function(tmp_path):
+@pytest.mark.parametrize("architecture", ["DnCNN", "UNet"])
+def test_blind_weights_start_a_noise_conditioned_model_with_the_same_function(tmp_path,
+                                                                              architecture):
+    from sksmoe.nn._unet import UNet
+
+    def build(**params):
+        return (DnCNN(depth=4, width=8, **params) if architecture == "DnCNN"
+                else UNet(scales=2, width=8, blocks=1, **params))
+
     torch.manual_seed(0)
-    blind = DnCNN(depth=4, width=8).eval()
+    blind = build().eval()
     save_weights(blind, tmp_path / "blind.safetensors")
-    conditioned = DnCNN(depth=4, width=8, noise_channel=True)
+    conditioned = build(noise_channel=True)
     assert initialise(conditioned, tmp_path / "blind.safetensors") == 0.0
     x = torch.rand(2, 1, 16, 16)
     with torch.inference_mode():
