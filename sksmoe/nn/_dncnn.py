@@ -5,6 +5,21 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def pad_to_multiple(x, multiple):
+    """Images ``x`` (n, c, H, W) padded at the bottom and right, by repeating their edge, to
+    sizes that are multiples of ``multiple``."""
+    pad = (0, -x.shape[3] % multiple, 0, -x.shape[2] % multiple)
+    return F.pad(x, pad, mode="replicate") if any(pad) else x
+
+
+def with_noise_channel(x, sigma):
+    """Images ``x`` (n, c, h, w) with a constant channel ``sigma`` (float or (n,)) appended."""
+    if sigma is None:
+        raise ValueError("This network is conditioned on the noise level: pass `sigma`.")
+    sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1)
+    return torch.cat([x, sigma.expand(len(x), 1, *x.shape[2:])], dim=1)
+
+
 class DnCNN(nn.Module):
     """DnCNN that predicts the noise; the denoised image is ``y - model(y)``.
 
@@ -59,13 +74,9 @@ class DnCNN(nn.Module):
         """
         d = self.downsample
         if d > 1:
-            pad = (0, -x.shape[3] % d, 0, -x.shape[2] % d)
-            x = F.pixel_unshuffle(F.pad(x, pad, mode="replicate") if any(pad) else x, d)
+            x = F.pixel_unshuffle(pad_to_multiple(x, d), d)
         if self.noise_channel:
-            if sigma is None:
-                raise ValueError("This DnCNN is conditioned on the noise level: pass `sigma`.")
-            sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1)
-            x = torch.cat([x, sigma.expand(len(x), 1, *x.shape[2:])], dim=1)
+            x = with_noise_channel(x, sigma)
         return self.trunk(x)
 
     def assemble(self, out, shape):

@@ -1,8 +1,9 @@
 """A small residual U-Net denoiser with the same trunk / last-layer split as DnCNN."""
 
-import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ._dncnn import pad_to_multiple, with_noise_channel
 
 
 class _ResBlock(nn.Module):
@@ -67,15 +68,9 @@ class UNet(nn.Module):
         level ``sigma`` (float or (n,)); the image is padded to a multiple of
         ``2**(scales - 1)`` by repeating its edge, and the features cropped back."""
         h, w = x.shape[-2:]
-        m = 2 ** (self.depth - 1)
-        pad = (0, -w % m, 0, -h % m)
-        if any(pad):
-            x = F.pad(x, pad, mode="replicate")
+        x = pad_to_multiple(x, 2 ** (self.depth - 1))
         if self.noise_channel:
-            if sigma is None:
-                raise ValueError("This U-Net is conditioned on the noise level: pass `sigma`.")
-            sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1)
-            x = torch.cat([x, sigma.expand(len(x), 1, *x.shape[2:])], dim=1)
+            x = with_noise_channel(x, sigma)
         x = self.first(x)
         skips = []
         for stage, pool in zip(self.down, self.pool):
