@@ -208,11 +208,9 @@ def save_weights(model, path):
     tensors = {k: v.detach().to("cpu").half().contiguous()
                if v.is_floating_point() else v.detach().cpu().contiguous()
                for k, v in model.state_dict().items()}
-    save_file(tensors, str(path), metadata={"architecture": type(model).__name__,
-                                            "depth": str(model.depth), "width": str(model.width),
-                                            "bias": str(model.bias),
-                                            "noise_channel": str(model.noise_channel),
-                                            "downsample": str(model.downsample)})
+    metadata = {name: str(getattr(model, name)) for name in
+                ("depth", "width", "bias", "noise_channel", "downsample") if hasattr(model, name)}
+    save_file(tensors, str(path), metadata={"architecture": type(model).__name__, **metadata})
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -384,13 +382,67 @@ def fit_smoe(argv):
     return 0
 
 
+def stack_bases(argv):
+    """Stack trained base networks into one base (sksmoe.nn._stack.Stack) whose last layer
+    starts as the weighted average of theirs; the SMoE experts then refit it."""
+    from .nn._checkpoint import load_base
+    from .nn._stack import Stack
+
+    parser = argparse.ArgumentParser(prog="python -m sksmoe.training stack",
+                                     description=stack_bases.__doc__)
+    parser.add_argument("members", type=Path, nargs="+",
+                        help="base weights (.safetensors), each with its model card (.json) "
+                             "beside it")
+    parser.add_argument("--weights", type=float, nargs="+",
+                        help="weight of each member's output (default: equal)")
+    parser.add_argument("--name", default="stack_base")
+    parser.add_argument("--out", type=Path, default=Path("sksmoe/pretrained"))
+    args = parser.parse_args(argv)
+    cards = []
+    for path in args.members:
+        card = path.with_suffix(".json")
+        if not card.is_file():
+            parser.error(f"no model card '{card}' beside '{path}': its data and licence are "
+                         "unknown")
+        cards.append(json.loads(card.read_text()))
+    model = Stack([load_base(path) for path in args.members], args.weights)
+    scores, real_scores = evaluate(model, *validation_set()), evaluate(model, *real_validation_set())
+    args.out.mkdir(parents=True, exist_ok=True)
+    weights = args.out / f"{args.name}.safetensors"
+    digest = save_weights(model, weights)
+    card = {
+        "model": "Stack of " + "; ".join(card["model"] for card in cards)
+                 + ": trunk features concatenated, one last layer over all of them",
+        "command": "python -m sksmoe.training stack " + " ".join(shlex.quote(a) for a in argv),
+        "members": [{"weights": path.name, "sha256": card.get("sha256"),
+                     "command": card.get("command"), "cpu_hours": card.get("cpu_hours")}
+                    for path, card in zip(args.members, cards)],
+        "output_weights": args.weights or "equal",
+        "cpu_hours": round(sum(card.get("cpu_hours") or 0 for card in cards), 3),
+        "validation": "brain-mask PSNR (dB), T1+T2 validation-split slices, RF 20%",
+        "validation_brain_psnr": {p: round(v, 2) for p, v in scores.items()},
+        "validation_real": "brain-mask PSNR (dB), the ten real dipy b=0 slices "
+                           "(sksmoe.training.real_validation_set)",
+        "validation_real_brain_psnr": {p: round(v, 2) for p, v in real_scores.items()},
+        "weights": weights.name, "sha256": digest,
+        "license": "; ".join(dict.fromkeys(card["license"] for card in cards)),
+    }
+    (args.out / f"{args.name}.json").write_text(json.dumps(card, indent=2) + "\n")
+    print(f"validation {card['validation_brain_psnr']}; real b=0 "
+          f"{card['validation_real_brain_psnr']}; wrote {weights}")
+    return 0
+
+
 def main(argv=None):
-    """Train (or resume training) the base DnCNN; ``smoe`` as first argument fits the SMoE."""
+    """Train (or resume training) the base network; ``smoe`` as first argument fits the
+    SMoE, ``stack`` stacks trained bases."""
     import torch
 
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["smoe"]:
         return fit_smoe(argv[1:])
+    if argv[:1] == ["stack"]:
+        return stack_bases(argv[1:])
     from tqdm import tqdm
 
     from .nn._dncnn import DnCNN

@@ -176,3 +176,25 @@ def test_trains_a_noise_conditioned_unet_and_resumes_it(tmp_path):
     with pytest.raises(ValueError, match="holds a DnCNN"):
         main(common[:1] + ["v"] + common[2:] + ["--steps", "1",
                                                 "--init", str(tmp_path / "d.safetensors")])
+
+
+def test_stack_command_writes_a_base_whose_card_carries_its_members(tmp_path):
+    from sksmoe.nn._checkpoint import load_base
+    from sksmoe.nn._stack import Stack
+
+    members = []
+    for name, arch in (("d", []), ("u", ["--arch", "unet", "--scales", "2", "--blocks", "1"])):
+        assert main(["--name", name, "--width", "4", "--depth", "3", "--batch-size", "2",
+                     "--patch-size", "32", "--steps", "1", "--noise-channel", *arch,
+                     "--workdir", str(tmp_path), "--out", str(tmp_path)]) == 0
+        members.append(str(tmp_path / f"{name}.safetensors"))
+    assert main(["stack", *members, "--weights", "0.75", "0.25", "--name", "s",
+                 "--out", str(tmp_path)]) == 0
+    model = load_base(tmp_path / "s.safetensors")
+    assert isinstance(model, Stack) and model.width == 8
+    card = json.loads((tmp_path / "s.json").read_text())
+    assert [m["weights"] for m in card["members"]] == ["d.safetensors", "u.safetensors"]
+    assert card["license"].startswith("BSD-3-Clause") and len(card["validation_brain_psnr"]) == 5
+    (tmp_path / "u.json").unlink()
+    with pytest.raises(SystemExit):
+        main(["stack", *members, "--out", str(tmp_path)])

@@ -1,10 +1,11 @@
-"""Load base denoisers (DnCNN, or sksmoe's U-Net) from safetensors or torch checkpoints."""
+"""Load base denoisers (DnCNN, sksmoe's U-Net or a Stack of them) from safetensors or torch checkpoints."""
 
 from pathlib import Path
 
 import numpy as np
 
 from ._dncnn import dncnn_from_state_dict
+from ._stack import stack_from_state_dict
 from ._unet import unet_from_state_dict
 
 #: The base DnCNN bundled with the package (trained by ``python -m sksmoe.training``).
@@ -12,8 +13,8 @@ BUNDLED_BASE = Path(__file__).resolve().parent.parent / "pretrained" / "dncnn17x
 
 
 def load_base(path):
-    """Load a base denoiser, a DnCNN or sksmoe's U-Net, from ``path`` (.safetensors, or a
-    torch .pt/.pth/.ckpt state dict).
+    """Load a base denoiser, a DnCNN, sksmoe's U-Net or a Stack of them, from ``path``
+    (.safetensors, or a torch .pt/.pth/.ckpt state dict).
 
     Torch files are read with ``weights_only=True``; a dict holding the state dict under
     ``"state_dict"``, ``"model"`` or ``"params"`` is accepted too.
@@ -38,7 +39,7 @@ def load_base(path):
     except Exception as exc:
         raise ValueError(f"'{path}' is not a base denoiser checkpoint (expected the state "
                          f"dict of a DnCNN, conv/BatchNorm layers and a last conv to 1 "
-                         f"channel, or of sksmoe's U-Net): {exc}") from exc
+                         f"channel, or of sksmoe's U-Net or Stack): {exc}") from exc
     return model.eval()
 
 
@@ -56,7 +57,10 @@ def model_from_numpy(state, device="cpu"):
 
 
 def base_from_state_dict(state_dict):
-    """A base denoiser from its state dict: sksmoe's U-Net (``first.*`` keys), else a DnCNN."""
+    """A base denoiser from its state dict: a :class:`~sksmoe.nn._stack.Stack`
+    (``members.*`` keys), sksmoe's U-Net (``first.*`` keys), else a DnCNN."""
+    if any(k.startswith("members.") for k in state_dict):
+        return stack_from_state_dict(state_dict, base_from_state_dict)
     if "first.weight" in state_dict:
         return unet_from_state_dict(state_dict)
     return dncnn_from_state_dict(state_dict)

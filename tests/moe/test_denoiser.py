@@ -113,18 +113,23 @@ def test_noise_conditioned_base_is_given_the_estimated_sigma(tiny_conditioned_ba
 
 
 @pytest.mark.parametrize("context, kind", [  # a U-Net sees past a region: no region case
-    ("image", "half-resolution DnCNN"), ("region", "half-resolution DnCNN"), ("image", "U-Net")])
+    ("image", "half-resolution DnCNN"), ("region", "half-resolution DnCNN"), ("image", "U-Net"),
+    ("image", "Stack")])
 def test_closed_form_heads_on_other_bases(small_data, tmp_path, context, kind):
     import torch
     from safetensors.torch import save_file
 
     from sksmoe.nn._dncnn import DnCNN
     from sksmoe.nn._normalize import network_input
+    from sksmoe.nn._stack import Stack
     from sksmoe.nn._unet import UNet
 
     torch.manual_seed(0)
-    base = (DnCNN(depth=4, width=8, downsample=2) if kind.startswith("half")
-            else UNet(scales=2, width=8, blocks=1)).eval()
+    bases = {"half-resolution DnCNN": lambda: DnCNN(depth=4, width=8, downsample=2),
+             "U-Net": lambda: UNet(scales=2, width=8, blocks=1),
+             "Stack": lambda: Stack([DnCNN(depth=3, width=4), UNet(scales=2, width=4,
+                                                                  blocks=1)])}
+    base = bases[kind]().eval()
     save_file(base.state_dict(), str(tmp_path / "base.safetensors"))
     X, y, X_test = small_data["X"], small_data["y"], small_data["X_test"][:, :-1]  # odd rows
     untuned = _pipe(tmp_path / "base.safetensors", n_experts=1, fine_tune="none",

@@ -101,3 +101,27 @@ def test_unet_checkpoint_round_trip(tmp_path, noise_channel):
         assert loaded.features(x, sigma).shape == (2, 4, 15, 18)
     with pytest.raises(ValueError, match="scales"):
         UNet(scales=0)
+
+
+def test_stack_starts_as_the_weighted_average_of_its_members_and_round_trips(tmp_path):
+    from safetensors.torch import save_file
+
+    from sksmoe.nn._stack import Stack
+    from sksmoe.nn._unet import UNet
+
+    torch.manual_seed(0)
+    dncnn = DnCNN(depth=3, width=6, noise_channel=True).eval()
+    unet = UNet(scales=2, width=4, blocks=1).eval()  # blind: gets no sigma
+    stack = Stack([dncnn, unet], weights=[0.75, 0.25]).eval()
+    save_file(stack.state_dict(), str(tmp_path / "s.safetensors"))
+    loaded = load_base(tmp_path / "s.safetensors")
+    assert isinstance(loaded, Stack) and loaded.noise_channel and loaded.width == 10
+    x = torch.rand(2, 1, 15, 18)
+    with torch.no_grad():
+        expected = 0.75 * dncnn(x, 0.1) + 0.25 * unet(x)
+        np.testing.assert_allclose(loaded(x, 0.1), expected, rtol=1e-5, atol=1e-6)
+        assert loaded.features(x, 0.1).shape == (2, 10, 15, 18)
+    with pytest.raises(ValueError, match="resolution"):
+        Stack([dncnn, DnCNN(depth=3, width=4, downsample=2)])
+    with pytest.raises(ValueError, match="2 weights for 3 members"):
+        Stack([dncnn, unet, unet], weights=[0.5, 0.5])
