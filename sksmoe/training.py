@@ -288,8 +288,9 @@ def fit_smoe(argv):
     from sklearn.pipeline import make_pipeline
 
     from ._persistence import save
-    from .datasets import make_brainweb_dataset
+    from .datasets import make_brainweb_dataset, make_real_dataset
     from .decomposition import PatchDecomposer
+    from .decomposition._regions import as_object_array
     from .embedding import EmbeddingPCA
     from .metrics import psnr
     from .moe import SparseMoEDenoiser
@@ -311,6 +312,11 @@ def fit_smoe(argv):
                              "(SparseMoEDenoiser(self_ensemble=True)); k is chosen without it")
     parser.add_argument("--modalities", nargs="+", default=list(CONTRASTS))
     parser.add_argument("--slice-step", type=int, default=3)
+    parser.add_argument("--real-anatomy", nargs="+", default=[], metavar="SOURCE",
+                        help="add every --real-slice-step-th slice of these real sources of "
+                             "sksmoe.datasets.load_real_slices (e.g. pydeface-t1), at each "
+                             "noise level, to the training images")
+    parser.add_argument("--real-slice-step", type=int, default=2)
     parser.add_argument("--name", default="smoe_patch")
     parser.add_argument("--out", type=Path, default=Path("sksmoe/pretrained"))
     parser.add_argument("--seed", type=int, default=0)
@@ -320,10 +326,20 @@ def fit_smoe(argv):
     data = make_brainweb_dataset(args.modalities, noise_levels=args.noise_levels,
                                  slice_step=args.slice_step, random_state=args.seed)
     train, val = data.train, data.validation
-    print(f"{len(train.noisy)} training and {len(val.noisy)} validation images")
-    features = make_pipeline(PatchDecomposer(), EmbeddingPCA())
-    train_regions = features.fit_transform(train.noisy)
-    val_regions = features.transform(val.noisy)
+    decomposer, embedding = PatchDecomposer(), EmbeddingPCA()
+    train_regions, train_clean = decomposer.fit_transform(train.noisy), train.clean
+    real_licenses = []
+    for source in args.real_anatomy:  # other image sizes: regions and targets as lists
+        real = make_real_dataset(source, args.noise_levels, random_state=args.seed)
+        keep = (real.meta.slice_index % args.real_slice_step == 0).to_numpy()
+        train_regions = as_object_array([*train_regions, *decomposer.transform(real.noisy[keep])])
+        train_clean = [*train_clean, *real.clean[keep]]
+        real_licenses.append(real.license)
+        print(f"{keep.sum()} training images from real source {source!r}")
+    print(f"{len(train_regions)} training and {len(val.noisy)} validation images")
+    train_regions = embedding.fit_transform(train_regions)
+    val_regions = embedding.transform(decomposer.transform(val.noisy))
+    features = make_pipeline(decomposer, embedding)
     print(f"decomposition and embedding: {time.perf_counter() - start:.0f} s")
     results, models = {}, {}
 
@@ -341,7 +357,7 @@ def fit_smoe(argv):
         denoiser = SparseMoEDenoiser(n_experts=k, noise_bands=args.noise_bands, base=base,
                                      foreground_only=args.foreground_only,
                                      random_state=args.seed)
-        denoiser.fit(train_regions, train.clean)
+        denoiser.fit(train_regions, train_clean)
         fit_seconds = time.perf_counter() - tic
         mean, by_level = validation_scores(denoiser)
         results[k] = {"val_brain_psnr_mean": round(float(mean), 3),
@@ -365,8 +381,12 @@ def fit_smoe(argv):
                  f"foreground_only={args.foreground_only}, fine_tune='last')",
         "command": "python -m sksmoe.training smoe " + " ".join(shlex.quote(a) for a in argv),
         "base": args.base.name,
-        "data": f"{data.description} Train {len(train.noisy)} images, validation "
-                f"{len(val.noisy)} images.",
+        "data": f"{data.description}"
+                + "".join(f" Plus every {args.real_slice_step}th slice of real source {name!r} "
+                          "(sksmoe.datasets.load_real_slices) at each noise level."
+                          for name in args.real_anatomy)
+                + f" Train {len(train_regions)} images, validation {len(val.noisy)} images.",
+        "real_anatomy": args.real_anatomy,
         "k_chosen_on_validation": best,
         "modalities": args.modalities, "noise_levels": args.noise_levels,
         "slice_step": args.slice_step, "seed": args.seed,
@@ -374,8 +394,9 @@ def fit_smoe(argv):
         "wall_seconds": round(time.perf_counter() - start, 1),
         "machine": platform.machine(),
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        "license": "BSD-3-Clause (fitted by sksmoe on data derived from the MNI152 template; "
-                   "MobileNetV2 ImageNet weights are torchvision's, BSD-3-Clause)",
+        "license": "BSD-3-Clause (fitted by sksmoe on data derived from the MNI152 template"
+                   + "".join(f"; and on {text}" for text in real_licenses)
+                   + "; MobileNetV2 ImageNet weights are torchvision's, BSD-3-Clause)",
     }
     (args.out / f"{args.name}.json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"chose k={best}; wrote {path}")

@@ -198,3 +198,15 @@ def test_stack_command_writes_a_base_whose_card_carries_its_members(tmp_path):
     (tmp_path / "u.json").unlink()
     with pytest.raises(SystemExit):
         main(["stack", *members, "--out", str(tmp_path)])
+
+
+def test_smoe_command_fits_on_template_and_real_slices(tiny_base, tmp_path):
+    from sksmoe import load
+
+    assert main(["smoe", "--base", str(tiny_base), "--n-experts", "1", "--modalities", "T1",
+                 "--noise-levels", "5", "--slice-step", "12", "--real-anatomy", "pydeface-t1",
+                 "--real-slice-step", "20", "--name", "s", "--out", str(tmp_path)]) == 0
+    card = json.loads((tmp_path / "s.json").read_text())
+    assert "'pydeface-t1'" in card["data"] and "pydeface" in card["license"]
+    assert set(card["validation"]["1"]["val_brain_psnr"]) == {"5"}
+    assert load(tmp_path / "s.safetensors")[-1].heads_.shape == (1, 1, 8, 3, 3)

@@ -106,8 +106,9 @@ def make_real_dataset(source="dipy-t1", noise_levels=(1, 3, 5, 7, 9), *, random_
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        ``noisy``, ``clean`` (float32, (n_images, H, W)), ``mask`` (bool) and ``meta``
-        (pandas DataFrame: source, modality, slice_index, noise_percent, rf_percent, sigma).
+        ``noisy``, ``clean`` (float32, (n_images, H, W)), ``mask`` (bool), ``meta``
+        (pandas DataFrame: source, modality, slice_index, noise_percent, rf_percent, sigma)
+        and ``license`` (str, of the slices).
 
     Examples
     --------
@@ -135,4 +136,4 @@ def make_real_dataset(source="dipy-t1", noise_levels=(1, 3, 5, 7, 9), *, random_
             rows.append((source, modality, index, float(p), 0.0, sigma))
     columns = ["source", "modality", "slice_index", "noise_percent", "rf_percent", "sigma"]
     return Bunch(noisy=np.stack(noisy), clean=np.stack(clean), mask=np.stack(masks),
-                 meta=pd.DataFrame(rows, columns=columns))
+                 meta=pd.DataFrame(rows, columns=columns), license=real.license)

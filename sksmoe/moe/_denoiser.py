@@ -206,8 +206,9 @@ class SparseMoEDenoiser(BaseEstimator):
         ----------
         X : ndarray of shape (n_images,) of :class:`~sksmoe.decomposition.Regions`
             Output of a decomposer (and embedding) on the noisy images.
-        y : ndarray of shape (n_images, H, W)
-            Clean images.
+        y : ndarray of shape (n_images, H, W), or sequence of 2-D ndarrays
+            Clean images; a sequence when the region sets come from images of different
+            sizes (each set decomposed from its own stack).
 
         Returns
         -------
@@ -258,7 +259,10 @@ class SparseMoEDenoiser(BaseEstimator):
 
     @staticmethod
     def _check_targets(X, y):
-        y = check_array(y, "y", ndim=3)
+        if isinstance(y, np.ndarray) and y.dtype != object:
+            y = check_array(y, "y", ndim=3)
+        else:  # images of different sizes
+            y = [check_array(clean, "y[i]", ndim=2) for clean in y]
         if len(y) != len(X):
             raise ValueError(f"`X` has {len(X)} images but `y` has {len(y)}.")
         for regions, clean in zip(X, y):
