@@ -36,9 +36,11 @@ def _bm3d(noisy, sigmas):
 
 def main(argv=None):
     from sklearn.base import clone
+    from sklearn.utils import Bunch
 
     from sksmoe.datasets import make_brainweb_dataset, make_real_dataset
     from sksmoe.pretrained import HERE, load_pretrained
+    from sksmoe.training import decompose, smoe_training_groups
 
     quick = is_quick(argv, __doc__)
     model = load_pretrained()
@@ -47,10 +49,13 @@ def main(argv=None):
     train_levels = card.get("noise_levels", [0, 1, 3, 5])
     train = make_brainweb_dataset(card["modalities"], noise_levels=train_levels,
                                   slice_step=card["slice_step"], random_state=card["seed"]).train
+    groups = smoe_training_groups(train, train_levels, card.get("real_anatomy", []),
+                                  card.get("real_slice_step", 2), card["seed"])
     if quick:
-        train = {k: v[:4] for k, v in train.items() if k in ("noisy", "clean")}
+        groups = [Bunch(noisy=group.noisy[:4], clean=group.clean[:4]) for group in groups]
     features = model[:-1]
-    X, y = features.transform(train["noisy"]), train["clean"]  # once for every refit below
+    X = decompose(features, groups)  # once for every refit below
+    y = [image for group in groups for image in group.clean]
     bundled = model[-1]
     k1 = clone(bundled).set_params(n_experts=1, base="bundled").fit(X, y)
     untuned = clone(bundled).set_params(n_experts=1, noise_bands=1, fine_tune="none",

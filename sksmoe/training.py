@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.utils import Bunch
 
 CONTRASTS = ("T1", "T2", "PD", "MNI-T1")
 VALIDATION_LEVELS = (1, 3, 5, 7, 9)
@@ -283,14 +284,38 @@ def initialise(model, path):
     return seconds
 
 
+def smoe_training_groups(train, noise_levels, real_anatomy=(), real_slice_step=2, seed=0):
+    """The SMoE experts' training images in groups of one image size: the template split
+    ``train`` (a Bunch with ``noisy`` and ``clean``), then every ``real_slice_step``-th slice
+    of each real source at each noise level (with its ``license``)."""
+    from .datasets import make_real_dataset
+
+    groups = [train]
+    for source in real_anatomy:
+        real = make_real_dataset(source, noise_levels, random_state=seed)
+        keep = (real.meta.slice_index % real_slice_step == 0).to_numpy()
+        groups.append(Bunch(noisy=real.noisy[keep], clean=real.clean[keep],
+                            license=real.license))
+        print(f"{keep.sum()} training images from real source {source!r}")
+    return groups
+
+
+def decompose(steps, groups):
+    """Region sets of every image of ``groups`` (stacks of different sizes) by the fitted
+    decomposer (and embedding) ``steps``, as one object array."""
+    from .decomposition._regions import as_object_array
+
+    return as_object_array([regions for group in groups
+                            for regions in steps.transform(group.noisy)])
+
+
 def fit_smoe(argv):
     """Fit SMoE Patch pipelines for several k on a base, keep the best on validation."""
     from sklearn.pipeline import make_pipeline
 
     from ._persistence import save
-    from .datasets import make_brainweb_dataset, make_real_dataset
+    from .datasets import make_brainweb_dataset
     from .decomposition import PatchDecomposer
-    from .decomposition._regions import as_object_array
     from .embedding import EmbeddingPCA
     from .metrics import psnr
     from .moe import SparseMoEDenoiser
@@ -326,18 +351,12 @@ def fit_smoe(argv):
     data = make_brainweb_dataset(args.modalities, noise_levels=args.noise_levels,
                                  slice_step=args.slice_step, random_state=args.seed)
     train, val = data.train, data.validation
-    decomposer, embedding = PatchDecomposer(), EmbeddingPCA()
-    train_regions, train_clean = decomposer.fit_transform(train.noisy), train.clean
-    real_licenses = []
-    for source in args.real_anatomy:  # other image sizes: regions and targets as lists
-        real = make_real_dataset(source, args.noise_levels, random_state=args.seed)
-        keep = (real.meta.slice_index % args.real_slice_step == 0).to_numpy()
-        train_regions = as_object_array([*train_regions, *decomposer.transform(real.noisy[keep])])
-        train_clean = [*train_clean, *real.clean[keep]]
-        real_licenses.append(real.license)
-        print(f"{keep.sum()} training images from real source {source!r}")
+    groups = smoe_training_groups(train, args.noise_levels, args.real_anatomy,
+                                  args.real_slice_step, args.seed)
+    decomposer, embedding = PatchDecomposer().fit(train.noisy), EmbeddingPCA()
+    train_regions = embedding.fit_transform(decompose(decomposer, groups))
+    train_clean = [image for group in groups for image in group.clean]
     print(f"{len(train_regions)} training and {len(val.noisy)} validation images")
-    train_regions = embedding.fit_transform(train_regions)
     val_regions = embedding.transform(decomposer.transform(val.noisy))
     features = make_pipeline(decomposer, embedding)
     print(f"decomposition and embedding: {time.perf_counter() - start:.0f} s")
@@ -386,7 +405,7 @@ def fit_smoe(argv):
                           "(sksmoe.datasets.load_real_slices) at each noise level."
                           for name in args.real_anatomy)
                 + f" Train {len(train_regions)} images, validation {len(val.noisy)} images.",
-        "real_anatomy": args.real_anatomy,
+        "real_anatomy": args.real_anatomy, "real_slice_step": args.real_slice_step,
         "k_chosen_on_validation": best,
         "modalities": args.modalities, "noise_levels": args.noise_levels,
         "slice_step": args.slice_step, "seed": args.seed,
@@ -395,7 +414,7 @@ def fit_smoe(argv):
         "machine": platform.machine(),
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "license": "BSD-3-Clause (fitted by sksmoe on data derived from the MNI152 template"
-                   + "".join(f"; and on {text}" for text in real_licenses)
+                   + "".join(f"; and on {group.license}" for group in groups[1:])
                    + "; MobileNetV2 ImageNet weights are torchvision's, BSD-3-Clause)",
     }
     (args.out / f"{args.name}.json").write_text(json.dumps(card, indent=2) + "\n")
@@ -543,7 +562,10 @@ def main(argv=None):
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=True)
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        if "optimizer" in state:  # finished runs are committed without it
+            optimizer.load_state_dict(state["optimizer"])
+        elif not args.export:
+            print("the checkpoint holds no optimizer state: Adam starts afresh")
         sampler.set_state(state["sampler"])
         step, seconds = state["step"], state["seconds"]
         print(f"resumed from {checkpoint} at step {step} ({seconds / 3600:.2f} CPU-hours)")

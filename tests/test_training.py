@@ -139,6 +139,9 @@ def test_training_resumes_from_its_checkpoint(tmp_path, capsys):
     assert main(["--steps", "10", "--export"] + common) == 0  # as it stands: no training
     assert json.loads((tmp_path / "out" / "t.json").read_text())["steps"] == 3
     assert (tmp_path / "out" / "t.safetensors").is_file()
+    finished = {k: v for k, v in state.items() if k != "optimizer"}  # as finished runs are kept
+    torch.save(finished, tmp_path / "work" / "t.ckpt")
+    assert main(["--steps", "10", "--export"] + common) == 0
     with pytest.raises(SystemExit, match="no checkpoint"):
         main(["--export", "--name", "u"] + common[2:])
 
