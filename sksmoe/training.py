@@ -303,10 +303,7 @@ def smoe_training_groups(train, noise_levels, real_anatomy=(), real_slice_step=2
 def decompose(steps, groups):
     """Region sets of every image of ``groups`` (stacks of different sizes) by the fitted
     decomposer (and embedding) ``steps``, as one object array."""
-    from .decomposition._regions import as_object_array
-
-    return as_object_array([regions for group in groups
-                            for regions in steps.transform(group.noisy)])
+    return np.concatenate([steps.transform(group.noisy) for group in groups])
 
 
 def fit_smoe(argv):

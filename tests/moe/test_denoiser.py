@@ -304,12 +304,11 @@ def test_experts_fine_tuned_whole_on_a_unet_base_round_trip(small_data, tmp_path
 
 def test_fits_region_sets_of_images_of_different_sizes(tiny_base, small_data):
     from sksmoe.decomposition import PatchDecomposer
-    from sksmoe.decomposition._regions import as_object_array
 
     X, y = small_data["X"], small_data["y"]
     decomposer = PatchDecomposer(32, 16)
-    regions = as_object_array([*decomposer.transform(X[:3]),
-                               *decomposer.transform(X[3:, 4:, 8:])])  # 68x72 images
+    regions = np.concatenate([decomposer.transform(X[:3]),
+                              decomposer.transform(X[3:, 4:, 8:])])  # 68x72 images
     clean = [*y[:3], *y[3:, 4:, 8:]]
     model = SparseMoEDenoiser(n_experts=1, base=tiny_base, random_state=0).fit(regions, clean)
     untuned = clone(model).set_params(fine_tune="none").fit(regions, clean)
