@@ -180,6 +180,16 @@ def evaluate(model, noisy, clean, mask, meta):
     return {f"{p:g}": float(scores[levels == p].mean()) for p in np.unique(levels)}
 
 
+def validation_entries(scores, real_scores):
+    """Model-card entries for the scores of :func:`evaluate` on :func:`validation_set` and
+    :func:`real_validation_set`."""
+    return {"validation": "brain-mask PSNR (dB), T1+T2 validation-split slices, RF 20%",
+            "validation_brain_psnr": {p: round(v, 2) for p, v in scores.items()},
+            "validation_real": "brain-mask PSNR (dB), the ten real dipy b=0 slices "
+                               "(sksmoe.training.real_validation_set)",
+            "validation_real_brain_psnr": {p: round(v, 2) for p, v in real_scores.items()}}
+
+
 def learning_rate(step, steps, peak):
     """Linear warm-up over the first 2% of the steps, then cosine decay to 1% of ``peak``.
 
@@ -437,13 +447,14 @@ def stack_bases(argv):
     args = parser.parse_args(argv)
     cards = []
     for path in args.members:
-        card = path.with_suffix(".json")
-        if not card.is_file():
-            parser.error(f"no model card '{card}' beside '{path}': its data and licence are "
-                         "unknown")
-        cards.append(json.loads(card.read_text()))
+        card_path = path.with_suffix(".json")
+        if not card_path.is_file():
+            parser.error(f"no model card '{card_path}' beside '{path}': its data and licence "
+                         "are unknown")
+        cards.append(json.loads(card_path.read_text()))
     model = Stack([load_base(path) for path in args.members], args.weights)
-    scores, real_scores = evaluate(model, *validation_set()), evaluate(model, *real_validation_set())
+    scores = evaluate(model, *validation_set())
+    real_scores = evaluate(model, *real_validation_set())
     args.out.mkdir(parents=True, exist_ok=True)
     weights = args.out / f"{args.name}.safetensors"
     digest = save_weights(model, weights)
@@ -456,11 +467,7 @@ def stack_bases(argv):
                     for path, card in zip(args.members, cards)],
         "output_weights": args.weights or "equal",
         "cpu_hours": round(sum(card.get("cpu_hours") or 0 for card in cards), 3),
-        "validation": "brain-mask PSNR (dB), T1+T2 validation-split slices, RF 20%",
-        "validation_brain_psnr": {p: round(v, 2) for p, v in scores.items()},
-        "validation_real": "brain-mask PSNR (dB), the ten real dipy b=0 slices "
-                           "(sksmoe.training.real_validation_set)",
-        "validation_real_brain_psnr": {p: round(v, 2) for p, v in real_scores.items()},
+        **validation_entries(scores, real_scores),
         "weights": weights.name, "sha256": digest,
         "license": "; ".join(dict.fromkeys(card["license"] for card in cards)),
     }
@@ -637,11 +644,7 @@ def main(argv=None):
         "steps": step, "batch_size": args.batch_size, "patch_size": args.patch_size,
         "cpu_hours": round(seconds / 3600, 3),
         "machine": f"{platform.machine()}, {args.threads} torch threads",
-        "validation": "brain-mask PSNR (dB), T1+T2 validation-split slices, RF 20%",
-        "validation_brain_psnr": {p: round(v, 2) for p, v in scores.items()},
-        "validation_real": "brain-mask PSNR (dB), the ten real dipy b=0 slices "
-                           "(sksmoe.training.real_validation_set)",
-        "validation_real_brain_psnr": {p: round(v, 2) for p, v in real_scores.items()},
+        **validation_entries(scores, real_scores),
         "weights": weights.name, "sha256": digest,
         "license": "BSD-3-Clause (trained by sksmoe on data derived from the MNI152 template"
                    + "".join(f"; and on {text}" for text in sampler.real_licenses) + ")",

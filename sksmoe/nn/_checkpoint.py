@@ -1,4 +1,5 @@
-"""Load base denoisers (DnCNN, sksmoe's U-Net or a Stack of them) from safetensors or torch checkpoints."""
+"""Load base denoisers (DnCNN, sksmoe's U-Net or a Stack of them) from safetensors or torch
+checkpoints."""
 
 from pathlib import Path
 
