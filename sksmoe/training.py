@@ -477,9 +477,40 @@ def stack_bases(argv):
     return 0
 
 
+def compact_checkpoint(argv):
+    """Copy a training checkpoint with its floating-point tensors in float16, to commit it
+    (about half the size; a resumed run casts them back to float32)."""
+    import torch
+
+    parser = argparse.ArgumentParser(prog="python -m sksmoe.training compact",
+                                     description=compact_checkpoint.__doc__)
+    parser.add_argument("source", type=Path)
+    parser.add_argument("target", type=Path)
+    parser.add_argument("--drop-optimizer", action="store_true",
+                        help="leave out the Adam state (a finished run)")
+    args = parser.parse_args(argv)
+
+    def half(value):  # Adam's step counts stay exact
+        if isinstance(value, torch.Tensor) and value.is_floating_point():
+            return value.half()
+        if isinstance(value, dict):
+            return {k: v if k == "step" else half(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(half(v) for v in value)
+        return value
+
+    state = torch.load(args.source, weights_only=True)
+    if args.drop_optimizer:
+        state.pop("optimizer", None)
+    torch.save(half(state), args.target)
+    print(f"wrote {args.target}: {args.target.stat().st_size / 1e6:.1f} MB "
+          f"(was {args.source.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
 def main(argv=None):
     """Train (or resume training) the base network; ``smoe`` as first argument fits the
-    SMoE, ``stack`` stacks trained bases."""
+    SMoE, ``stack`` stacks trained bases, ``compact`` halves a checkpoint for committing."""
     import torch
 
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -487,6 +518,8 @@ def main(argv=None):
         return fit_smoe(argv[1:])
     if argv[:1] == ["stack"]:
         return stack_bases(argv[1:])
+    if argv[:1] == ["compact"]:
+        return compact_checkpoint(argv[1:])
     from tqdm import tqdm
 
     from .nn._dncnn import DnCNN

@@ -213,3 +213,28 @@ def test_smoe_command_fits_on_template_and_real_slices(tiny_base, tmp_path):
     assert "'pydeface-t1'" in card["data"] and "pydeface" in card["license"]
     assert set(card["validation"]["1"]["val_brain_psnr"]) == {"5"}
     assert load(tmp_path / "s.safetensors")[-1].heads_.shape == (1, 1, 8, 3, 3)
+
+
+def test_compacted_checkpoint_halves_its_tensors_and_resumes(tmp_path):
+    common = ["--name", "c", "--depth", "3", "--width", "8", "--batch-size", "2",
+              "--patch-size", "32", "--checkpoint-every", "1", "--validate-every", "100",
+              "--workdir", str(tmp_path), "--out", str(tmp_path)]
+    assert main(common + ["--steps", "2"]) == 0
+    full = tmp_path / "c.ckpt"
+    assert main(["compact", str(full), str(tmp_path / "half.ckpt")]) == 0
+    state = torch.load(tmp_path / "half.ckpt", weights_only=True)
+    assert state["model"]["head.weight"].dtype == torch.float16 and state["step"] == 2
+    assert all(s["step"].dtype == torch.float32 for s in state["optimizer"]["state"].values())
+    def tensor_bytes(value):
+        if isinstance(value, torch.Tensor):
+            return value.numel() * value.element_size()
+        if isinstance(value, dict):
+            return sum(tensor_bytes(v) for v in value.values())
+        return sum(map(tensor_bytes, value)) if isinstance(value, (list, tuple)) else 0
+
+    assert tensor_bytes(state) < 0.55 * tensor_bytes(torch.load(full, weights_only=True))
+    (tmp_path / "half.ckpt").replace(full)
+    assert main(common + ["--steps", "3"]) == 0  # resumes, weights back in float32
+    assert torch.load(full, weights_only=True)["model"]["head.weight"].dtype == torch.float32
+    assert main(["compact", str(full), str(tmp_path / "done.ckpt"), "--drop-optimizer"]) == 0
+    assert "optimizer" not in torch.load(tmp_path / "done.ckpt", weights_only=True)
