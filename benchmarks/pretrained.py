@@ -54,8 +54,7 @@ def main(argv=None):
     if quick:
         groups = [Bunch(noisy=group.noisy[:4], clean=group.clean[:4]) for group in groups]
     features = model[:-1]
-    X = decompose(features, groups)  # once for every refit below
-    y = [image for group in groups for image in group.clean]
+    X, y = decompose(features, groups)  # once for every refit below
     bundled = model[-1]
     k1 = clone(bundled).set_params(n_experts=1, base="bundled").fit(X, y)
     untuned = clone(bundled).set_params(n_experts=1, noise_bands=1, fine_tune="none",

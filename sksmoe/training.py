@@ -312,8 +312,10 @@ def smoe_training_groups(train, noise_levels, real_anatomy=(), real_slice_step=2
 
 def decompose(steps, groups):
     """Region sets of every image of ``groups`` (stacks of different sizes) by the fitted
-    decomposer (and embedding) ``steps``, as one object array."""
-    return np.concatenate([steps.transform(group.noisy) for group in groups])
+    decomposer (and embedding) ``steps``, as one object array, and the clean images as a
+    list: ``X, y`` for :meth:`~sksmoe.moe.SparseMoEDenoiser.fit`."""
+    return (np.concatenate([steps.transform(group.noisy) for group in groups]),
+            [image for group in groups for image in group.clean])
 
 
 def fit_smoe(argv):
@@ -361,11 +363,11 @@ def fit_smoe(argv):
     groups = smoe_training_groups(train, args.noise_levels, args.real_anatomy,
                                   args.real_slice_step, args.seed)
     decomposer, embedding = PatchDecomposer().fit(train.noisy), EmbeddingPCA()
-    train_regions = embedding.fit_transform(decompose(decomposer, groups))
-    train_clean = [image for group in groups for image in group.clean]
+    train_regions, train_clean = decompose(decomposer, groups)
+    train_regions = embedding.fit_transform(train_regions)
     print(f"{len(train_regions)} training and {len(val.noisy)} validation images")
-    val_regions = embedding.transform(decomposer.transform(val.noisy))
     features = make_pipeline(decomposer, embedding)
+    val_regions = features.transform(val.noisy)
     print(f"decomposition and embedding: {time.perf_counter() - start:.0f} s")
     results, models = {}, {}
 
