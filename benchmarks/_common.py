@@ -38,9 +38,14 @@ def environment():
             versions[name] = version(name)
         except PackageNotFoundError:
             versions[name] = None
+    def git(*args):
+        return subprocess.run(["git", *args], capture_output=True, text=True,
+                              cwd=Path(__file__).parent).stdout.strip()
+
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, cwd=Path(__file__).parent).stdout.strip()
+        commit = git("rev-parse", "--short", "HEAD")
+        if git("status", "--porcelain"):
+            commit += " with uncommitted changes"
     except OSError:
         commit = ""
     import torch

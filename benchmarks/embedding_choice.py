@@ -39,7 +39,7 @@ def main(argv=None):
     levels = val.meta.noise_percent.to_numpy()
     lines = ["# Gate embedding choice", "",
              f"Validation brain-mask PSNR (dB), {len(train.noisy)} training and "
-             f"{len(val.noisy)} validation T1 images, base: the bundled DnCNN.", "",
+             f"{len(val.noisy)} validation T1 images, base: the bundled base network.", "",
              "| gate | " + " | ".join(f"{p:g}%" for p in sorted(set(levels)))
              + " | mean | fit s |", "|---" * (len(set(levels)) + 3) + "|"]
     for name, (embedding, params) in rows.items():

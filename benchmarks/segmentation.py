@@ -107,10 +107,10 @@ def main(argv=None):
         f"{sizes['validation']} validation, {sizes['test']} test images of "
         f"{shape[0]}x{shape[1]} (slices x 3 noise levels). Pipelines "
         "`make_pipeline(decomposer, EmbeddingPCA(), SparseMoEDenoiser(n_experts=k))` with the "
-        "bundled base DnCNN; k in (1, 2, 4) chosen by brain-mask PSNR on validation. Brain-mask "
-        "PSNR dB / SSIM on the test split, mean over slices; data_range = clean max - min per "
-        "slice. Decomposition s/slice: first (uncached) pass, 48-pixel patches at stride 20, "
-        "2 CPU cores shared with other jobs (compare as ratios).", "",
+        "bundled base network; k in (1, 2, 4) chosen by brain-mask PSNR on validation. "
+        "Brain-mask PSNR dB / SSIM on the test split, mean over slices; data_range = clean "
+        "max - min per slice. Decomposition s/slice: first (uncached) pass, 48-pixel patches "
+        "at stride 20, 2 CPU cores shared with other jobs (compare as ratios).", "",
         "| method | k | " + " | ".join(f"{lv}%" for lv in LEVELS)
         + " | regions/slice | decomposition s/slice |", "|---" * (len(LEVELS) + 4) + "|"]
     for label, r in results.items():

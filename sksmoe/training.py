@@ -1,6 +1,7 @@
-"""Pretrain the base DnCNN, then fit the bundled SMoE on the BrainWeb-style training split.
+"""Pretrain base networks, stack them, then fit the bundled SMoE on the training split.
 
-Run ``python -m sksmoe.training --help`` (base DnCNN) and
+Run ``python -m sksmoe.training --help`` (a base DnCNN or U-Net),
+``python -m sksmoe.training stack --help`` (bases side by side, one last layer) and
 ``python -m sksmoe.training smoe --help`` (SMoE experts on a base, k chosen on validation).
 Training is resumable: the state is saved to ``--workdir`` every ``--checkpoint-every`` steps
 and picked up again when the same command is re-run. At the end the weights are written as
@@ -265,25 +266,49 @@ def widen(model, width, noise=0.01, seed=0):
     return state
 
 
+def deepen(model, blocks):
+    """The state dict of a U-Net with ``blocks`` residual blocks a stage that computes what
+    the shallower U-Net ``model`` computes: each stage's new blocks come after its old ones,
+    their second conv at zero, so that each starts as the identity and its first conv
+    (randomly initialised) can learn from the first step."""
+    import torch
+
+    from .nn._unet import UNet, _ResBlock
+
+    deeper = UNet(model.depth, model.width, blocks, model.noise_channel)
+    state = deeper.state_dict()
+    state.update(model.state_dict())
+    for name, module in deeper.named_modules():
+        if isinstance(module, _ResBlock) and int(name.rsplit(".", 1)[1]) >= model.blocks:
+            for key in (f"{name}.conv2.weight", f"{name}.conv2.bias"):
+                state[key] = torch.zeros_like(state[key])
+    return state
+
+
 def initialise(model, path):
     """Copy the weights of the network at ``path`` into ``model`` (the same architecture);
     returns their CPU-seconds.
 
     A blind model can start a noise-conditioned one: the weights of the noise channel start
     at zero, so training starts from the blind model's function. A narrower DnCNN can start
-    a wider one of the same depth (:func:`widen`).
+    a wider one of the same depth (:func:`widen`), a U-Net with fewer blocks a deeper one
+    (:func:`deepen`).
     """
     import torch
 
     from .nn._checkpoint import load_base
     from .nn._dncnn import DnCNN
+    from .nn._unet import UNet
 
     narrow = load_base(path)
     if type(narrow) is not type(model):
         raise ValueError(f"--init: '{path}' holds a {type(narrow).__name__}, this run trains a "
                          f"{type(model).__name__}.")
-    widening = isinstance(model, DnCNN) and narrow.width < model.width
-    source = widen(narrow, model.width) if widening else narrow.state_dict()
+    source = narrow.state_dict()
+    if isinstance(model, DnCNN) and narrow.width < model.width:
+        source = widen(narrow, model.width)
+    elif isinstance(model, UNet) and narrow.blocks < model.blocks:
+        source = deepen(narrow, model.blocks)
     first = "first.weight" if "first.weight" in source else "trunk.0.weight"
     if model.noise_channel and source[first].shape[1] == 1:
         source[first] = torch.cat([source[first], torch.zeros_like(source[first])], dim=1)
@@ -368,14 +393,22 @@ def fit_smoe(argv):
     print(f"{len(train_regions)} training and {len(val.noisy)} validation images")
     features = make_pipeline(decomposer, embedding)
     val_regions = features.transform(val.noisy)
+    real_noisy, real_clean, real_mask, real_meta = real_validation_set()
+    real_regions = features.transform(real_noisy)
     print(f"decomposition and embedding: {time.perf_counter() - start:.0f} s")
     results, models = {}, {}
 
-    def validation_scores(denoiser):
-        scores = psnr(val.clean, denoiser.predict(val_regions), val.mask)
-        levels = val.meta.noise_percent.to_numpy()
-        return scores.mean(), {f"{p:g}": round(float(scores[levels == p].mean()), 3)
+    def scores(denoiser, regions, clean, mask, meta):
+        values = psnr(clean, denoiser.predict(regions), mask)
+        levels = meta.noise_percent.to_numpy()
+        return values.mean(), {f"{p:g}": round(float(values[levels == p].mean()), 3)
                                for p in sorted(set(levels))}
+
+    def validation_scores(denoiser):
+        return scores(denoiser, val_regions, val.clean, val.mask, val.meta)
+
+    def real_scores(denoiser):
+        return scores(denoiser, real_regions, real_clean, real_mask, real_meta)[1]
 
     for k in args.n_experts:
         tic = time.perf_counter()
@@ -394,11 +427,15 @@ def fit_smoe(argv):
         print(f"k={k}: validation brain PSNR {mean:.3f} dB {by_level} "
               f"(fit {fit_seconds:.0f} s)")
     best = max(results, key=lambda k: results[k]["val_brain_psnr_mean"])
+    results[best]["val_real_brain_psnr"] = real_scores(models[best])
+    print(f"k={best} on real b=0: {results[best]['val_real_brain_psnr']}")
     if args.self_ensemble:
         mean, by_level = validation_scores(models[best].set_params(self_ensemble=True))
         results[best]["self_ensemble"] = {"val_brain_psnr_mean": round(float(mean), 3),
-                                          "val_brain_psnr": by_level}
-        print(f"k={best} with self-ensemble: validation brain PSNR {mean:.3f} dB {by_level}")
+                                          "val_brain_psnr": by_level,
+                                          "val_real_brain_psnr": real_scores(models[best])}
+        print(f"k={best} with self-ensemble: validation brain PSNR {mean:.3f} dB {by_level}; "
+              f"real b=0 {results[best]['self_ensemble']['val_real_brain_psnr']}")
     pipeline = make_pipeline(*[step for _, step in features.steps], models[best])
     args.out.mkdir(parents=True, exist_ok=True)
     path = save(pipeline, args.out / f"{args.name}.safetensors", overwrite=True)
@@ -419,6 +456,8 @@ def fit_smoe(argv):
         "modalities": args.modalities, "noise_levels": args.noise_levels,
         "slice_step": args.slice_step, "seed": args.seed,
         "validation": results,
+        "validation_real": "val_real_brain_psnr: brain-mask PSNR (dB) of the chosen k on the "
+                           "ten real dipy b=0 slices (sksmoe.training.real_validation_set)",
         "wall_seconds": round(time.perf_counter() - start, 1),
         "machine": platform.machine(),
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),

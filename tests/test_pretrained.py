@@ -1,6 +1,7 @@
 """End-to-end tests of the bundled model on held-out data (never seen in training)."""
 
 import json
+from hashlib import sha256
 
 import numpy as np
 import pytest
@@ -25,8 +26,10 @@ def test_slices():
 def test_model_card_matches_the_bundled_files(model):
     card = json.loads((HERE / "smoe_patch.json").read_text())
     assert card["k_chosen_on_validation"] == model[-1].n_experts_
+    assert card["sha256"] == sha256((HERE / "smoe_patch.safetensors").read_bytes()).hexdigest()
     base_card = json.loads((HERE / card["base"].replace(".safetensors", ".json")).read_text())
-    assert base_card["steps"] > 0 and "python -m sksmoe.training" in base_card["command"]
+    assert base_card["sha256"] == sha256((HERE / card["base"]).read_bytes()).hexdigest()
+    assert base_card["cpu_hours"] > 0 and "python -m sksmoe.training" in base_card["command"]
 
 
 def test_bundled_smoe_denoises_held_out_slices(model, test_slices):

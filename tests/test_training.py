@@ -114,6 +114,24 @@ def test_widened_model_computes_the_narrow_models_function(tmp_path):
     assert torch.all(distance.min(dim=1).values > 0)
 
 
+def test_deepened_unet_computes_the_shallow_models_function(tmp_path):
+    from sksmoe.nn._checkpoint import load_base
+    from sksmoe.nn._unet import UNet
+
+    torch.manual_seed(0)
+    shallow = UNet(scales=2, width=4, blocks=1, noise_channel=True)
+    save_weights(shallow, tmp_path / "shallow.safetensors")
+    shallow = load_base(tmp_path / "shallow.safetensors")  # float16 weights, as saved
+    deep = UNet(scales=2, width=4, blocks=3, noise_channel=True)
+    initialise(deep, tmp_path / "shallow.safetensors")
+    x, sigma = torch.rand(2, 1, 20, 20), torch.tensor([0.02, 0.1])
+    with torch.no_grad():
+        torch.testing.assert_close(deep(x, sigma), shallow(x, sigma), rtol=1e-5, atol=1e-6)
+    new_block = deep.down[0][2]  # starts as the identity, but can learn: its first conv is set
+    assert new_block.conv2.weight.abs().max() == 0 and new_block.conv1.weight.abs().max() > 0
+    assert torch.equal(deep.down[0][0].conv1.weight, shallow.down[0][0].conv1.weight)
+
+
 def test_learning_rate_is_a_plain_float_schedule():
     rates = [learning_rate(s, 100, 1e-3) for s in range(100)]
     assert all(type(r) is float for r in rates)
@@ -212,6 +230,8 @@ def test_smoe_command_fits_on_template_and_real_slices(tiny_base, tmp_path):
     card = json.loads((tmp_path / "s.json").read_text())
     assert "'pydeface-t1'" in card["data"] and "pydeface" in card["license"]
     assert set(card["validation"]["1"]["val_brain_psnr"]) == {"5"}
+    real = card["validation"]["1"]["val_real_brain_psnr"]  # b=0 at 1-9%, beside the template's
+    assert set(real) == {"1", "3", "5", "7", "9"} and 20 < real["9"] < real["1"] < 60
     assert load(tmp_path / "s.safetensors")[-1].heads_.shape == (1, 1, 8, 3, 3)
 
 

@@ -23,8 +23,8 @@ print({split: data[split].noisy.shape for split in ("train", "validation", "test
 # %%
 # The pipeline: 48-pixel patches every 20 pixels (the paper's), a 16-dimensional embedding
 # (the paper uses 256; we have few patches here; ``input_size=32`` makes the CNN pass 4x
-# cheaper than the default 64) and k = 4 experts that start from the DnCNN bundled with
-# sksmoe.
+# cheaper than the default 64) and k = 4 experts that start from the base network bundled
+# with sksmoe.
 from sklearn.pipeline import make_pipeline
 
 from sksmoe import EmbeddingPCA, PatchDecomposer, SparseMoEDenoiser

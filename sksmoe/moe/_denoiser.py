@@ -25,7 +25,8 @@ class SparseMoEDenoiser(BaseEstimator):
 
         make_pipeline(PatchDecomposer(), EmbeddingPCA(), SparseMoEDenoiser(n_experts=4))
 
-    Every expert starts from the pretrained ``base`` DnCNN. With ``fine_tune="last"`` (the
+    Every expert starts from the pretrained ``base`` network (the paper's DnCNN; the bundled
+    base is a DnCNN and a small U-Net side by side). With ``fine_tune="last"`` (the
     paper's default) only the last conv layer is trained, so all experts share the trunk:
     each expert's last layer is then the closed-form ridge solution of the same squared loss
     SGD would minimise, and ``predict`` runs the trunk once per image (``context="image"``)
@@ -48,12 +49,12 @@ class SparseMoEDenoiser(BaseEstimator):
         band only, so that a blind base learns to denoise gently at low noise and hard at
         high noise. ``n_experts * noise_bands`` last layers in all.
     base : "bundled" or path, default="bundled"
-        Pretrained DnCNN the experts start from: the model bundled with sksmoe, or a
-        checkpoint path (our .safetensors or a torch state dict, read with
-        ``weights_only=True``).
+        Pretrained network the experts start from: the model bundled with sksmoe, or a
+        checkpoint path of a DnCNN, sksmoe's U-Net or a stack of them (our .safetensors or
+        a torch state dict, read with ``weights_only=True``).
     fine_tune : {"last", "all", "none"}, default="last"
         Train the last layer only (closed form), every layer (Adam, slow), or nothing
-        (every expert is the base: the untuned DnCNN baseline).
+        (every expert is the base: the paper's untuned DnCNN baseline).
     context : {"image", "region"}, default="image"
         ``"image"``: the trunk sees the whole image (fast, one trunk pass per image);
         ``"region"``: each region is denoised on its own, as in the paper (slower by the
@@ -88,7 +89,7 @@ class SparseMoEDenoiser(BaseEstimator):
     noise_edges_ : ndarray of shape (noise_bands - 1,) or None
         Boundaries of the noise bands (relative noise sigma).
     base_state_ : dict of str to ndarray
-        Weights of the base DnCNN.
+        Weights of the base network.
     heads_ : ndarray of shape (n_experts * noise_bands, blocks, width, 3, 3)
     head_biases_ : ndarray of shape (n_experts * noise_bands, blocks)
         Last layer of each expert (``fine_tune`` "last" or "none"); ``blocks`` is 1, or 4
@@ -145,8 +146,9 @@ class SparseMoEDenoiser(BaseEstimator):
 
         if isinstance(self.base, str) and self.base == "bundled":
             if not BUNDLED_BASE.is_file():
-                raise FileNotFoundError(f"The bundled base DnCNN is missing: '{BUNDLED_BASE}'. "
-                                        "Reinstall sksmoe or pass `base=` a checkpoint path.")
+                raise FileNotFoundError(f"The bundled base network is missing: "
+                                        f"'{BUNDLED_BASE}'. Reinstall sksmoe or pass `base=` "
+                                        "a checkpoint path.")
             return load_base(BUNDLED_BASE)
         return load_base(self.base)
 

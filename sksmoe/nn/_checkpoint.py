@@ -9,8 +9,10 @@ from ._dncnn import dncnn_from_state_dict
 from ._stack import stack_from_state_dict
 from ._unet import unet_from_state_dict
 
-#: The base DnCNN bundled with the package (trained by ``python -m sksmoe.training``).
-BUNDLED_BASE = Path(__file__).resolve().parent.parent / "pretrained" / "dncnn17x32nwr2.safetensors"
+#: The base network bundled with the package (trained and stacked by ``python -m
+#: sksmoe.training``).
+BUNDLED_BASE = (Path(__file__).resolve().parent.parent / "pretrained"
+                / "stack_nwr2_unet3x32b.safetensors")
 
 
 def load_base(path):
