@@ -44,7 +44,7 @@ def environment():
 
     try:
         commit = git("rev-parse", "--short", "HEAD")
-        if git("status", "--porcelain"):
+        if git("status", "--porcelain", "--", ":/", ":(top,exclude)benchmarks/results"):
             commit += " with uncommitted changes"
     except OSError:
         commit = ""
