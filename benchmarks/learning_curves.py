@@ -45,14 +45,13 @@ def validation_images(real, quick):
 def bm3d_validation(images):
     """BM3D (true sigma) brain PSNR per level on ``images`` (:func:`validation_images`)."""
     from sksmoe.metrics import psnr
+    from sksmoe.training import mean_by_level
 
     from ._methods import bm3d
 
     noisy, clean, mask, meta = images
     denoised = np.stack([bm3d(x, s) for x, s in zip(noisy, meta.sigma)])
-    scores = psnr(clean, denoised, mask)
-    levels = meta.noise_percent.to_numpy()
-    return {f"{lv:g}": float(scores[levels == lv].mean()) for lv in np.unique(levels)}
+    return mean_by_level(psnr(clean, denoised, mask), meta)
 
 
 def real_data_scores(images):

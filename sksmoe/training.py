@@ -162,6 +162,10 @@ def real_validation_set(seed=0):
     return data.noisy, data.clean, data.mask, data.meta
 
 
+#: What :func:`real_validation_set` holds, as model cards say it.
+REAL_VALIDATION = "the ten real dipy b=0 slices (sksmoe.training.real_validation_set)"
+
+
 def evaluate(model, noisy, clean, mask, meta):
     """Mean brain-mask PSNR of the model at each validation noise level."""
     import torch
@@ -176,7 +180,11 @@ def evaluate(model, noisy, clean, mask, meta):
             x, scale, sigma = network_input(image, model.noise_channel)
             x = torch.from_numpy(x)[None, None]
             denoised.append((x - model(x, sigma))[0, 0].numpy() * scale)
-    scores = psnr(clean, np.stack(denoised), mask)
+    return mean_by_level(psnr(clean, np.stack(denoised), mask), meta)
+
+
+def mean_by_level(scores, meta):
+    """Mean of per-image ``scores`` at each noise level of ``meta``, keyed like ``"5"``."""
     levels = meta.noise_percent.to_numpy()
     return {f"{p:g}": float(scores[levels == p].mean()) for p in np.unique(levels)}
 
@@ -186,8 +194,7 @@ def validation_entries(scores, real_scores):
     :func:`real_validation_set`."""
     return {"validation": "brain-mask PSNR (dB), T1+T2 validation-split slices, RF 20%",
             "validation_brain_psnr": {p: round(v, 2) for p, v in scores.items()},
-            "validation_real": "brain-mask PSNR (dB), the ten real dipy b=0 slices "
-                               "(sksmoe.training.real_validation_set)",
+            "validation_real": f"brain-mask PSNR (dB), {REAL_VALIDATION}",
             "validation_real_brain_psnr": {p: round(v, 2) for p, v in real_scores.items()}}
 
 
@@ -400,9 +407,7 @@ def fit_smoe(argv):
 
     def scores(denoiser, regions, clean, mask, meta):
         values = psnr(clean, denoiser.predict(regions), mask)
-        levels = meta.noise_percent.to_numpy()
-        return values.mean(), {f"{p:g}": round(float(values[levels == p].mean()), 3)
-                               for p in sorted(set(levels))}
+        return values.mean(), {p: round(v, 3) for p, v in mean_by_level(values, meta).items()}
 
     def validation_scores(denoiser):
         return scores(denoiser, val_regions, val.clean, val.mask, val.meta)
@@ -456,8 +461,8 @@ def fit_smoe(argv):
         "modalities": args.modalities, "noise_levels": args.noise_levels,
         "slice_step": args.slice_step, "seed": args.seed,
         "validation": results,
-        "validation_real": "val_real_brain_psnr: brain-mask PSNR (dB) of the chosen k on the "
-                           "ten real dipy b=0 slices (sksmoe.training.real_validation_set)",
+        "validation_real": "val_real_brain_psnr: brain-mask PSNR (dB) of the chosen k on "
+                           + REAL_VALIDATION,
         "wall_seconds": round(time.perf_counter() - start, 1),
         "machine": platform.machine(),
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
