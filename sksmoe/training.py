@@ -350,6 +350,11 @@ def decompose(steps, groups):
             [image for group in groups for image in group.clean])
 
 
+def _noise_scale(text):
+    """``--noise-scale``: 'sure' or a number."""
+    return text if text == "sure" else float(text)
+
+
 def fit_smoe(argv):
     """Fit SMoE Patch pipelines for several k on a base, keep the best on validation."""
     from sklearn.pipeline import make_pipeline
@@ -376,6 +381,10 @@ def fit_smoe(argv):
     parser.add_argument("--self-ensemble", action="store_true",
                         help="average over flips and rotations at inference "
                              "(SparseMoEDenoiser(self_ensemble=True)); k is chosen without it")
+    parser.add_argument("--noise-scale", type=_noise_scale, default=1.0,
+                        help="scale of the estimated noise level told the base, or 'sure' "
+                             "to choose it per image (SparseMoEDenoiser(noise_scale=...)); "
+                             "k is chosen without it")
     parser.add_argument("--modalities", nargs="+", default=list(CONTRASTS))
     parser.add_argument("--slice-step", type=int, default=3)
     parser.add_argument("--real-anatomy", nargs="+", default=[], metavar="SOURCE",
@@ -441,13 +450,24 @@ def fit_smoe(argv):
                                           "val_real_brain_psnr": real_scores(models[best])}
         print(f"k={best} with self-ensemble: validation brain PSNR {mean:.3f} dB {by_level}; "
               f"real b=0 {results[best]['self_ensemble']['val_real_brain_psnr']}")
+    if args.noise_scale != 1:
+        models[best].set_params(noise_scale=args.noise_scale)
+        mean, by_level = validation_scores(models[best])
+        results[best]["noise_scale"] = {"noise_scale": args.noise_scale,
+                                        "self_ensemble": args.self_ensemble,
+                                        "val_brain_psnr_mean": round(float(mean), 3),
+                                        "val_brain_psnr": by_level,
+                                        "val_real_brain_psnr": real_scores(models[best])}
+        print(f"k={best} with noise_scale={args.noise_scale!r}: validation brain PSNR "
+              f"{mean:.3f} dB {by_level}; real b=0 "
+              f"{results[best]['noise_scale']['val_real_brain_psnr']}")
     pipeline = make_pipeline(*[step for _, step in features.steps], models[best])
     args.out.mkdir(parents=True, exist_ok=True)
     path = save(pipeline, args.out / f"{args.name}.safetensors", overwrite=True)
     card = {
         "model": "SMoE Patch: PatchDecomposer(48, 20) -> EmbeddingPCA(mobilenet_v2, 256, "
                  f"mode='image') -> SparseMoEDenoiser(k={best}, noise_bands={args.noise_bands}, "
-                 f"self_ensemble={args.self_ensemble}, "
+                 f"self_ensemble={args.self_ensemble}, noise_scale={args.noise_scale!r}, "
                  f"foreground_only={args.foreground_only}, fine_tune='last')",
         "command": "python -m sksmoe.training smoe " + " ".join(shlex.quote(a) for a in argv),
         "base": args.base.name,

@@ -60,22 +60,38 @@ def test_denoise_nifti_keeps_geometry_and_dtype(tmp_path, small_data, tiny_model
                  "--overwrite", "--axis", "2"]) == 0
 
 
-def test_denoise_fast_skips_the_self_ensemble(tmp_path, small_data, tiny_model_path):
+def test_denoise_fast_and_noise_scale(tmp_path, small_data, tiny_conditioned_base,
+                                      tiny_model_path, capsys):
+    from sklearn.pipeline import make_pipeline
+
+    from sksmoe import EmbeddingPCA, PatchDecomposer, SparseMoEDenoiser
     from sksmoe.io import read_image, write_image
 
-    model = sksmoe.load_pretrained(tiny_model_path)
-    ensembled = sksmoe.save(model.set_params(sparsemoedenoiser__self_ensemble=True),
-                            tmp_path / "ensembled.safetensors")
+    model = make_pipeline(PatchDecomposer(32, 16), EmbeddingPCA(n_components=8, input_size=32),
+                          SparseMoEDenoiser(n_experts=2, base=tiny_conditioned_base,
+                                            random_state=0))
+    model.fit(small_data["X"], small_data["y"])
+    plain = sksmoe.save(model, tmp_path / "plain.safetensors")
+    bundled_like = sksmoe.save(model.set_params(sparsemoedenoiser__self_ensemble=True,
+                                                sparsemoedenoiser__noise_scale="sure"),
+                               tmp_path / "sure.safetensors")
     src = write_image(tmp_path / "in.nii.gz", _volume(small_data).astype(np.float32))
     outputs = {}
-    for name, model_path, extra in [("plain", tiny_model_path, []),
-                                    ("fast", ensembled, ["--fast"]),
-                                    ("ensembled", ensembled, [])]:
+    for name, model_path, extra in [("plain", plain, []),
+                                    ("fast", bundled_like, ["--fast"]),
+                                    ("sure", bundled_like, []),
+                                    ("half", bundled_like, ["--fast", "--noise-scale", "0.5"])]:
         out = tmp_path / f"{name}.nii.gz"
         assert main(["denoise", str(src), str(out), "--model", str(model_path)] + extra) == 0
         outputs[name] = read_image(out).data
     np.testing.assert_array_equal(outputs["fast"], outputs["plain"])
-    assert not np.allclose(outputs["ensembled"], outputs["plain"])
+    assert not np.allclose(outputs["sure"], outputs["plain"])
+    assert not np.allclose(outputs["half"], outputs["plain"])
+    with pytest.raises(SystemExit):
+        main(["denoise", str(src), str(tmp_path / "x.nii.gz"), "--noise-scale", "gentle"])
+    assert main(["denoise", str(src), str(tmp_path / "blind.nii.gz"), "--model",
+                 str(tiny_model_path), "--noise-scale", "sure"]) == 2
+    assert "blind" in capsys.readouterr().err
 
 
 def test_denoise_png_and_bad_input(tmp_path, small_data, tiny_model_path, capsys):

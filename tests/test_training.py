@@ -221,18 +221,23 @@ def test_stack_command_writes_a_base_whose_card_carries_its_members(tmp_path):
         main(["stack", *members, "--out", str(tmp_path)])
 
 
-def test_smoe_command_fits_on_template_and_real_slices(tiny_base, tmp_path):
+def test_smoe_command_fits_on_template_and_real_slices(tiny_conditioned_base, tmp_path):
     from sksmoe import load
 
-    assert main(["smoe", "--base", str(tiny_base), "--n-experts", "1", "--modalities", "T1",
-                 "--noise-levels", "5", "--slice-step", "12", "--real-anatomy", "pydeface-t1",
-                 "--real-slice-step", "20", "--name", "s", "--out", str(tmp_path)]) == 0
+    assert main(["smoe", "--base", str(tiny_conditioned_base), "--n-experts", "1",
+                 "--modalities", "T1", "--noise-levels", "5", "--slice-step", "12",
+                 "--real-anatomy", "pydeface-t1", "--real-slice-step", "20",
+                 "--noise-scale", "sure", "--name", "s", "--out", str(tmp_path)]) == 0
     card = json.loads((tmp_path / "s.json").read_text())
     assert "'pydeface-t1'" in card["data"] and "pydeface" in card["license"]
+    assert "noise_scale='sure'" in card["model"]
     assert set(card["validation"]["1"]["val_brain_psnr"]) == {"5"}
     real = card["validation"]["1"]["val_real_brain_psnr"]  # b=0 at 1-9%, beside the template's
     assert set(real) == {"1", "3", "5", "7", "9"} and 20 < real["9"] < real["1"] < 60
-    assert load(tmp_path / "s.safetensors")[-1].heads_.shape == (1, 1, 8, 3, 3)
+    scaled = card["validation"]["1"]["noise_scale"]  # the saved configuration's scores
+    assert scaled["noise_scale"] == "sure" and set(scaled["val_real_brain_psnr"]) == set(real)
+    model = load(tmp_path / "s.safetensors")[-1]
+    assert model.heads_.shape == (1, 1, 8, 3, 3) and model.noise_scale == "sure"
 
 
 def test_compacted_checkpoint_halves_its_tensors_and_resumes(tmp_path):

@@ -12,6 +12,7 @@ from ..nn._normalize import network_input, relative_noise
 from ..utils._torch import resolve_device
 from ..utils._validation import check_array, check_positive_int
 from ._gating import kmeans_centers, nearest_center, noise_edges, position_labels
+from ._sure import sure_scale
 
 GATINGS = ("kmeans", "random", "position")
 FINE_TUNES = ("last", "all", "none")
@@ -68,6 +69,14 @@ class SparseMoEDenoiser(BaseEstimator):
         (:func:`sksmoe.metrics.brain_mask` of each clean image), the part a brain-mask PSNR
         scores, so that the air around the head (Rician noise floor) takes no capacity.
         Not implemented for ``fine_tune="all"``.
+    noise_scale : float or "sure", default=1.0
+        Beyond the paper, for a base told the noise level: the network is told the
+        image's estimated noise level times this, so below 1 it denoises more gently.
+        ``"sure"`` chooses the scale per image among 1, 0.9, ..., 0.5 by Stein's
+        unbiased risk estimate of the squared error in the head, computed from the noisy
+        image alone (:func:`sksmoe.moe._sure.sure`): images with fine structure of their
+        own, which a model trained on smooth anatomy would take for noise, are denoised
+        less. Costs two trunk passes (without the self-ensemble) per scale tried.
     alpha : float, default=1e-3
         Ridge strength pulling each last layer towards the base's, relative to the mean
         eigenvalue of its normal matrix.
@@ -101,7 +110,7 @@ class SparseMoEDenoiser(BaseEstimator):
 
     def __init__(self, n_experts=4, gating="kmeans", noise_bands=1, base="bundled",
                  fine_tune="last", context="image", self_ensemble=False, foreground_only=False,
-                 alpha=1e-3, pixels_per_region=64, max_steps=200,
+                 noise_scale=1.0, alpha=1e-3, pixels_per_region=64, max_steps=200,
                  learning_rate=1e-4, batch_size=16, device="auto", random_state=None):
         self.n_experts = n_experts
         self.gating = gating
@@ -111,6 +120,7 @@ class SparseMoEDenoiser(BaseEstimator):
         self.context = context
         self.self_ensemble = self_ensemble
         self.foreground_only = foreground_only
+        self.noise_scale = noise_scale
         self.alpha = alpha
         self.pixels_per_region = pixels_per_region
         self.max_steps = max_steps
@@ -140,6 +150,17 @@ class SparseMoEDenoiser(BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
                 raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}.")
+        scale = self.noise_scale
+        if not (isinstance(scale, str) and scale == "sure") and not (
+                isinstance(scale, numbers.Real) and not isinstance(scale, bool)
+                and np.isfinite(scale) and scale > 0):
+            raise ValueError(f"`noise_scale` must be a number > 0 or 'sure', got {scale!r}.")
+
+    def _check_noise_scale(self, noise_channel):
+        if self.noise_scale != 1 and not noise_channel:
+            raise ValueError(f"`noise_scale={self.noise_scale!r}` needs a base network told "
+                             "the noise level (a noise-conditioned base, such as the bundled "
+                             "one); this base is blind: use noise_scale=1.")
 
     def _load_base(self):
         from ..nn._checkpoint import BUNDLED_BASE, load_base
@@ -225,6 +246,7 @@ class SparseMoEDenoiser(BaseEstimator):
         self.device_ = resolve_device(self.device)
         self.n_experts_ = int(self.n_experts)
         base = self._load_base()
+        self._check_noise_scale(base.noise_channel)
         from ..nn._checkpoint import state_to_numpy
 
         self.base_state_ = state_to_numpy(base)
@@ -295,7 +317,7 @@ class SparseMoEDenoiser(BaseEstimator):
                 chosen = models if expert is None else [models[expert]]
                 return torch.cat([m(batch, sigma) for m in chosen], dim=1)
 
-            return self._ensembled(residual), models[0].noise_channel
+            return residual, models[0].noise_channel
         cache = self.__dict__.setdefault("_trunk_cache", {})
         if device not in cache:  # the trunk is fixed after fit; heads are read every call
             cache[device] = model_from_numpy(self.base_state_, device)
@@ -310,7 +332,7 @@ class SparseMoEDenoiser(BaseEstimator):
             out = F.conv2d(base.features(batch, sigma), weight[rows], bias[rows], padding=1)
             return base.assemble(out, batch.shape)
 
-        return self._ensembled(residual), base.noise_channel
+        return residual, base.noise_channel
 
     def _ensembled(self, residual):
         """``residual`` averaged over the 8 flips and rotations when ``self_ensemble``."""
@@ -345,26 +367,42 @@ class SparseMoEDenoiser(BaseEstimator):
         """
         import torch
 
+        from ..metrics import brain_mask
+
         check_is_fitted(self, "heads_")
+        self._check_params()
         X = check_regions(X)
         device = resolve_device(self.device)
         labels = self._labels(X, gate, seed_offset=1)
-        residual, noise_channel = self._residual_function(device)
+        plain, noise_channel = self._residual_function(device)
+        self._check_noise_scale(noise_channel)
+        residual = self._ensembled(plain)
         out = []
         with torch.inference_mode():
             for regions, regions_labels in zip(X, labels):
                 x, scale, sigma = network_input(regions.image, noise_channel)
+                coverage = regions.coverage(regions_labels, self._n_heads)
+                total = coverage.sum(axis=0)
+                weights = np.divide(coverage, total, where=total > 0,
+                                    out=np.full_like(coverage, 1 / self._n_heads))
+
+                def mixed(image, level, function=plain):
+                    """The experts' outputs on ``image``, mixed per pixel."""
+                    batch = torch.from_numpy(image)[None, None].to(device)
+                    residuals = function(batch, level)[0].cpu().numpy()
+                    return image - (weights * residuals).sum(axis=0)
+
+                denoised, level = None, sigma
+                if self.noise_scale == "sure":
+                    factor, denoised = sure_scale(mixed, x, sigma, brain_mask(x))
+                    level = sigma * factor
+                elif noise_channel:
+                    level = sigma * self.noise_scale
                 if self.context == "region":
-                    denoised = _denoise_regions(residual, regions, regions_labels, x, sigma,
+                    denoised = _denoise_regions(residual, regions, regions_labels, x, level,
                                                 device)
-                else:
-                    image = torch.from_numpy(x)[None, None].to(device)
-                    residuals = residual(image, sigma)[0].cpu().numpy()
-                    coverage = regions.coverage(regions_labels, self._n_heads)
-                    total = coverage.sum(axis=0)
-                    weights = np.divide(coverage, total, where=total > 0,
-                                        out=np.full_like(coverage, 1 / self._n_heads))
-                    denoised = x - (weights * residuals).sum(axis=0)
+                elif denoised is None or self.self_ensemble:
+                    denoised = mixed(x, level, residual)
                 out.append(denoised * scale)
         return np.stack(out).astype(np.float32)
 

@@ -317,3 +317,39 @@ def test_fits_region_sets_of_images_of_different_sizes(tiny_base, small_data):
         small, small_data["y_test"][:, 4:, 8:])
     with pytest.raises(ValueError, match="does not match"):
         SparseMoEDenoiser(n_experts=1, base=tiny_base).fit(regions, clean[::-1])
+
+
+def test_noise_scale_tells_the_base_a_scaled_noise_level(tiny_conditioned_base, tiny_base,
+                                                         small_data):
+    X, y, X_test = small_data["X"], small_data["y"], small_data["X_test"]
+    model = _pipe(tiny_conditioned_base, n_experts=2).fit(X, y)
+    default = model.predict(X_test)
+    np.testing.assert_array_equal(
+        model.set_params(sparsemoedenoiser__noise_scale=1.0).predict(X_test), default)
+    halved = model.set_params(sparsemoedenoiser__noise_scale=0.5).predict(X_test)
+    assert not np.allclose(halved, default)
+    for context in ("image", "region"):
+        for ensemble in (False, True):
+            model.set_params(sparsemoedenoiser__noise_scale="sure",
+                             sparsemoedenoiser__context=context,
+                             sparsemoedenoiser__self_ensemble=ensemble)
+            out = model.predict(X_test)
+            assert out.shape == X_test.shape and np.isfinite(out).all()
+            np.testing.assert_array_equal(model.predict(X_test), out)  # deterministic
+    # the scale SURE picks is one of the fixed scales: its output is among theirs
+    model.set_params(sparsemoedenoiser__context="image", sparsemoedenoiser__self_ensemble=False)
+    chosen = model.predict(X_test[:1])[0]
+    from sksmoe.moe._sure import SURE_SCALES
+
+    candidates = [model.set_params(sparsemoedenoiser__noise_scale=s).predict(X_test[:1])[0]
+                  for s in SURE_SCALES]
+    assert any(np.allclose(chosen, c, atol=1e-6) for c in candidates)
+    with pytest.raises(ValueError, match="noise_scale"):
+        _pipe(tiny_conditioned_base, noise_scale=0).fit(X, y)
+    with pytest.raises(ValueError, match="noise_scale"):
+        _pipe(tiny_conditioned_base, noise_scale="auto").fit(X, y)
+    with pytest.raises(ValueError, match="blind"):
+        _pipe(tiny_base, noise_scale="sure").fit(X, y)
+    blind = _pipe(tiny_base, n_experts=1).fit(X, y)
+    with pytest.raises(ValueError, match="blind"):
+        blind.set_params(sparsemoedenoiser__noise_scale=0.8).predict(X_test)
