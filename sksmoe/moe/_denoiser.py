@@ -74,9 +74,10 @@ class SparseMoEDenoiser(BaseEstimator):
         image's estimated noise level times this, so below 1 it denoises more gently.
         ``"sure"`` chooses the scale per image among 1, 0.9, ..., 0.5 by Stein's
         unbiased risk estimate of the squared error in the head, computed from the noisy
-        image alone (:func:`sksmoe.moe._sure.sure`): images with fine structure of their
-        own, which a model trained on smooth anatomy would take for noise, are denoised
-        less. Costs two trunk passes (without the self-ensemble) per scale tried.
+        image alone (Monte-Carlo SURE, Ramani et al. 2008): images with fine structure of
+        their own, which a model trained on smooth anatomy would take for noise, are
+        denoised less. Costs two trunk passes (without the self-ensemble) per scale tried,
+        scales being tried from 1 down while the estimated error falls.
     alpha : float, default=1e-3
         Ridge strength pulling each last layer towards the base's, relative to the mean
         eigenvalue of its normal matrix.
