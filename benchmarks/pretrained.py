@@ -80,7 +80,6 @@ def main(argv=None):
                                         base="bundled", **one_pass).fit(X[:1], y[:1])
     paper = clone(bundled).set_params(noise_bands=1, base="bundled", **one_pass).fit(X, y)
     plain = copy.deepcopy(bundled).set_params(**one_pass)
-    unscaled = copy.deepcopy(bundled).set_params(noise_scale=1.0)
     whole = None
     if bundled.foreground_only:
         whole = clone(bundled).set_params(foreground_only=False, base="bundled",
@@ -121,7 +120,8 @@ def main(argv=None):
         every_denoiser[f"SMoE k={k}, {bands} noise bands, one pass (--fast)"] = plain
     if bundled.self_ensemble and scaled:
         every_denoiser[f"SMoE k={k}, {bands} noise bands, self-ensemble, noise scale 1 "
-                       "(bundled in session 11)"] = unscaled
+                       "(bundled in session 11)"] = copy.deepcopy(bundled).set_params(
+                           noise_scale=1.0)
     every_denoiser[bundled_label] = bundled
     results, sections = {}, []
     for name, (data, every_row) in sets.items():

@@ -63,7 +63,8 @@ def _denoise(args):
     return 0
 
 
-def _noise_scale(text):
+def noise_scale_argument(text):
+    """Type of a ``--noise-scale`` option: 'sure' or a number."""
     if text == "sure":
         return text
     try:
@@ -108,7 +109,7 @@ def main(argv=None):
                      help="one pass a slice: no average over flips and rotations, noise "
                           "scale 1 (7x faster than the bundled model's default, 0.2-0.6 dB "
                           "lower brain PSNR in our benchmark)")
-    den.add_argument("--noise-scale", type=_noise_scale, default=None, metavar="SCALE",
+    den.add_argument("--noise-scale", type=noise_scale_argument, default=None, metavar="SCALE",
                      help="tell the model the estimated noise level times SCALE (below 1: "
                           "gentler), or 'sure' to choose it per slice by Stein's unbiased "
                           "risk estimate (slower: two passes a scale tried)")

@@ -350,16 +350,12 @@ def decompose(steps, groups):
             [image for group in groups for image in group.clean])
 
 
-def _noise_scale(text):
-    """``--noise-scale``: 'sure' or a number."""
-    return text if text == "sure" else float(text)
-
-
 def fit_smoe(argv):
     """Fit SMoE Patch pipelines for several k on a base, keep the best on validation."""
     from sklearn.pipeline import make_pipeline
 
     from ._persistence import save
+    from .cli import noise_scale_argument
     from .datasets import make_brainweb_dataset
     from .decomposition import PatchDecomposer
     from .embedding import EmbeddingPCA
@@ -381,7 +377,7 @@ def fit_smoe(argv):
     parser.add_argument("--self-ensemble", action="store_true",
                         help="average over flips and rotations at inference "
                              "(SparseMoEDenoiser(self_ensemble=True)); k is chosen without it")
-    parser.add_argument("--noise-scale", type=_noise_scale, default=1.0,
+    parser.add_argument("--noise-scale", type=noise_scale_argument, default=1.0,
                         help="scale of the estimated noise level told the base, or 'sure' "
                              "to choose it per image (SparseMoEDenoiser(noise_scale=...)); "
                              "k is chosen without it")
