@@ -107,8 +107,8 @@ def main(argv=None):
     den.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
     den.add_argument("--fast", action="store_true",
                      help="one pass a slice: no average over flips and rotations, noise "
-                          "scale 1 (7x faster than the bundled model's default, 0.2-0.6 dB "
-                          "lower brain PSNR in our benchmark)")
+                          "scale 1 (12-15x faster than the bundled model's default, 0.02-1.0 "
+                          "dB lower brain PSNR in our benchmark)")
     den.add_argument("--noise-scale", type=noise_scale_argument, default=None, metavar="SCALE",
                      help="tell the model the estimated noise level times SCALE (below 1: "
                           "gentler), or 'sure' to choose it per slice by Stein's unbiased "

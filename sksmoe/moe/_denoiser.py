@@ -12,7 +12,7 @@ from ..nn._normalize import network_input, relative_noise
 from ..utils._torch import resolve_device
 from ..utils._validation import check_array, check_positive_int
 from ._gating import kmeans_centers, nearest_center, noise_edges, position_labels
-from ._sure import sure_scale
+from ._sure import sure_mask, sure_scale
 
 GATINGS = ("kmeans", "random", "position")
 FINE_TUNES = ("last", "all", "none")
@@ -73,11 +73,12 @@ class SparseMoEDenoiser(BaseEstimator):
         Beyond the paper, for a base told the noise level: the network is told the
         image's estimated noise level times this, so below 1 it denoises more gently.
         ``"sure"`` chooses the scale per image among 1, 0.9, ..., 0.5 by Stein's
-        unbiased risk estimate of the squared error in the head, computed from the noisy
-        image alone (Monte-Carlo SURE, Ramani et al. 2008): images with fine structure of
-        their own, which a model trained on smooth anatomy would take for noise, are
-        denoised less. Costs two trunk passes (without the self-ensemble) per scale tried,
-        scales being tried from 1 down while the estimated error falls.
+        unbiased risk estimate of the squared error in the head where the image is
+        brighter than 3 noise sigmas (darker, Rician noise is far from Gaussian), computed
+        from the noisy image alone (Monte-Carlo SURE, Ramani et al. 2008): images with fine
+        structure of their own, which a model trained on smooth anatomy would take for
+        noise, are denoised less. Costs two trunk passes (without the self-ensemble) per
+        scale tried, scales being tried from 1 down while the estimated error falls.
     alpha : float, default=1e-3
         Ridge strength pulling each last layer towards the base's, relative to the mean
         eigenvalue of its normal matrix.
@@ -368,8 +369,6 @@ class SparseMoEDenoiser(BaseEstimator):
         """
         import torch
 
-        from ..metrics import brain_mask
-
         check_is_fitted(self, "heads_")
         self._check_params()
         X = check_regions(X)
@@ -395,7 +394,7 @@ class SparseMoEDenoiser(BaseEstimator):
 
                 denoised, level = None, sigma
                 if self.noise_scale == "sure":
-                    factor, denoised = sure_scale(mixed, x, sigma, brain_mask(x))
+                    factor, denoised = sure_scale(mixed, x, sigma, sure_mask(x, sigma))
                     level = sigma * factor
                 elif noise_channel:
                     level = sigma * self.noise_scale

@@ -7,6 +7,25 @@ import numpy as np
 SURE_SCALES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
 #: Fewest head pixels SURE is computed on; smaller heads keep the scale 1.
 MIN_PIXELS = 500
+#: SURE is computed where the local mean exceeds this many noise sigmas.
+BRIGHT_SIGMAS = 3
+
+
+def sure_mask(x, sigma):
+    """Head pixels of the noisy ``x`` where Rician noise is close to the Gaussian noise SURE
+    assumes: inside :func:`~sksmoe.metrics.brain_mask`, with a local mean (Gaussian of 2
+    pixels) above :data:`BRIGHT_SIGMAS` times ``sigma``.
+
+    Darker pixels (CSF, bone, at high noise) carry a narrower, biased noise that makes SURE
+    pick too low a scale: on the bundled model's validation slices, SURE over the whole head
+    lost 0.41 dB at 15% noise against scale 1, and over this mask 0.03 dB, the same as the
+    whole head at 1-9%.
+    """
+    from scipy import ndimage
+
+    from ..metrics import brain_mask
+
+    return brain_mask(x) & (ndimage.gaussian_filter(x, 2) > BRIGHT_SIGMAS * sigma)
 
 
 def sure(denoise, x, sigma, mask, probe):

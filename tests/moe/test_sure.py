@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from sksmoe.moe._sure import MIN_PIXELS, SURE_SCALES, sure, sure_scale
+from sksmoe.moe._sure import MIN_PIXELS, SURE_SCALES, sure, sure_mask, sure_scale
 
 
 def _textured_image(seed=0, size=96):
@@ -58,3 +58,23 @@ def test_sure_scale_keeps_the_scale_without_noise_or_head():
     small[:10, :10] = True
     assert small.sum() < MIN_PIXELS
     assert sure_scale(_blur, clean, 0.03, small) == (1.0, None)
+
+
+def test_sure_mask_leaves_out_dark_pixels_where_rician_noise_is_not_gaussian():
+    # a bright disc with a dark (CSF-like) core, at a high Rician noise level
+    clean, head = _textured_image(seed=4)
+    yy, xx = np.mgrid[:96, :96]
+    core = (yy - 48) ** 2 + (xx - 48) ** 2 < 14**2
+    clean[core] = 0.02
+    sigma = 0.12
+    rng = np.random.default_rng(5)
+    noisy = np.hypot(clean + sigma * rng.standard_normal(clean.shape),
+                     sigma * rng.standard_normal(clean.shape)).astype(np.float32)
+    mask = sure_mask(noisy, sigma)
+    inner_core = (yy - 48) ** 2 + (xx - 48) ** 2 < 10**2
+    assert not (mask & inner_core).any()
+    assert not (mask & ~ndimage.binary_dilation(head, iterations=3)).any()
+    bright = ndimage.binary_erosion(head & ~core & (clean > 5 * sigma), iterations=3)
+    assert mask[bright].mean() > 0.95
+    # at a low noise level the dark core is bright enough in sigmas to stay
+    assert sure_mask(clean + 0.002, 0.002)[inner_core].all()
