@@ -63,7 +63,7 @@ def _volume_run(tmp, size, options=()):
     nib.save(nib.Nifti1Image(noisy, np.eye(4)), src)
     code = ("import resource, sys; from sksmoe.cli import main; "
             f"status = main(['denoise', {str(src)!r}, {str(Path(tmp) / 'out.nii.gz')!r}, "
-            f"*{list(options)!r}]); "
+            f"'--overwrite', *{list(options)!r}]); "
             "print('peak_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); "
             "sys.exit(status)")
     start = time.perf_counter()
