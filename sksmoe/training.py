@@ -539,9 +539,19 @@ def stack_bases(argv):
     return 0
 
 
+def _lost_second_moments(optimizer_state):
+    """Whether most of Adam's second moments are zero, as in the float16 checkpoints
+    compacted before session 14: resuming with them takes steps up to 1 / eps too large."""
+    moments = [s["exp_avg_sq"] for s in optimizer_state["state"].values()]
+    zeros = sum(int((m == 0).sum()) for m in moments)
+    return zeros > 0.5 * sum(m.numel() for m in moments)
+
+
 def compact_checkpoint(argv):
-    """Copy a training checkpoint with its floating-point tensors in float16, to commit it
-    (about half the size; a resumed run casts them back to float32)."""
+    """Copy a training checkpoint with its floating-point tensors in 16 bits, to commit it
+    (about half the size; a resumed run casts them back to float32): the weights in float16,
+    Adam's moments in bfloat16, whose range is float32's (its second moments, about 1e-10,
+    underflow to 0 in float16)."""
     import torch
 
     parser = argparse.ArgumentParser(prog="python -m sksmoe.training compact",
@@ -552,19 +562,21 @@ def compact_checkpoint(argv):
                         help="leave out the Adam state (a finished run)")
     args = parser.parse_args(argv)
 
-    def half(value):  # Adam's step counts stay exact
+    def half(value, dtype):  # Adam's step counts stay exact
         if isinstance(value, torch.Tensor) and value.is_floating_point():
-            return value.half()
+            return value.to(dtype)
         if isinstance(value, dict):
-            return {k: v if k == "step" else half(v) for k, v in value.items()}
+            return {k: v if k == "step" else half(v, dtype) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
-            return type(value)(half(v) for v in value)
+            return type(value)(half(v, dtype) for v in value)
         return value
 
     state = torch.load(args.source, weights_only=True)
-    if args.drop_optimizer:
-        state.pop("optimizer", None)
-    torch.save(half(state), args.target)
+    optimizer = state.pop("optimizer", None)
+    state = half(state, torch.float16)
+    if optimizer is not None and not args.drop_optimizer:
+        state["optimizer"] = half(optimizer, torch.bfloat16)
+    torch.save(state, args.target)
     print(f"wrote {args.target}: {args.target.stat().st_size / 1e6:.1f} MB "
           f"(was {args.source.stat().st_size / 1e6:.1f} MB)")
     return 0
@@ -661,10 +673,10 @@ def main(argv=None):
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=True)
         model.load_state_dict(state["model"])
-        if "optimizer" in state:  # finished runs are committed without it
+        if "optimizer" in state and not _lost_second_moments(state["optimizer"]):
             optimizer.load_state_dict(state["optimizer"])
-        elif not args.export:
-            print("the checkpoint holds no optimizer state: Adam starts afresh")
+        elif not args.export:  # finished runs are committed without it
+            print("the checkpoint holds no usable optimizer state: Adam starts afresh")
         sampler.set_state(state["sampler"])
         step, seconds = state["step"], state["seconds"]
         print(f"resumed from {checkpoint} at step {step} ({seconds / 3600:.2f} CPU-hours)")

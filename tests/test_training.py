@@ -249,7 +249,11 @@ def test_compacted_checkpoint_halves_its_tensors_and_resumes(tmp_path):
     assert main(["compact", str(full), str(tmp_path / "half.ckpt")]) == 0
     state = torch.load(tmp_path / "half.ckpt", weights_only=True)
     assert state["model"]["head.weight"].dtype == torch.float16 and state["step"] == 2
-    assert all(s["step"].dtype == torch.float32 for s in state["optimizer"]["state"].values())
+    moments = state["optimizer"]["state"].values()
+    assert all(s["step"].dtype == torch.float32 for s in moments)
+    # Adam's second moments (tiny) keep float32's range: none became 0
+    assert all(s["exp_avg_sq"].dtype == torch.bfloat16 and s["exp_avg_sq"].all()
+               for s in moments)
     def tensor_bytes(value):
         if isinstance(value, torch.Tensor):
             return value.numel() * value.element_size()
@@ -263,3 +267,20 @@ def test_compacted_checkpoint_halves_its_tensors_and_resumes(tmp_path):
     assert torch.load(full, weights_only=True)["model"]["head.weight"].dtype == torch.float32
     assert main(["compact", str(full), str(tmp_path / "done.ckpt"), "--drop-optimizer"]) == 0
     assert "optimizer" not in torch.load(tmp_path / "done.ckpt", weights_only=True)
+
+
+def test_resume_starts_adam_afresh_when_its_second_moments_were_lost(tmp_path, capsys):
+    common = ["--name", "z", "--depth", "3", "--width", "8", "--batch-size", "2",
+              "--patch-size", "32", "--checkpoint-every", "1", "--validate-every", "100",
+              "--workdir", str(tmp_path), "--out", str(tmp_path)]
+    assert main(common + ["--steps", "1"]) == 0
+    path = tmp_path / "z.ckpt"
+    state = torch.load(path, weights_only=True)
+    for moments in state["optimizer"]["state"].values():
+        moments["exp_avg_sq"].zero_()  # what float16 did to them
+    torch.save(state, path)
+    capsys.readouterr()
+    assert main(common + ["--steps", "2"]) == 0
+    assert "Adam starts afresh" in capsys.readouterr().out
+    resumed = torch.load(path, weights_only=True)["optimizer"]["state"]
+    assert all(int(s["step"]) == 1 for s in resumed.values())  # one step since the restart
