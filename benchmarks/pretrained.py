@@ -119,9 +119,8 @@ def main(argv=None):
     if bundled.self_ensemble or scaled:
         every_denoiser[f"SMoE k={k}, {bands} noise bands, one pass (--fast)"] = plain
     if bundled.self_ensemble and scaled:
-        every_denoiser[f"SMoE k={k}, {bands} noise bands, self-ensemble, noise scale 1 "
-                       "(bundled in session 11)"] = copy.deepcopy(bundled).set_params(
-                           noise_scale=1.0)
+        every_denoiser[f"SMoE k={k}, {bands} noise bands, self-ensemble, noise scale 1"] = (
+            copy.deepcopy(bundled).set_params(noise_scale=1.0))
     every_denoiser[bundled_label] = bundled
     results, sections = {}, []
     for name, (data, every_row) in sets.items():
