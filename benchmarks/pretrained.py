@@ -28,6 +28,7 @@ import numpy as np
 from ._common import CACHE, TEST_LEVELS, _quick, is_quick, score, table, write_results
 
 EXTREMES = (0, 12, 15)  # the ends of the range the bundled model is trained for
+BM3D_LABEL = "BM3D (true sigma)"
 
 
 def _bm3d(noisy, sigmas, version):
@@ -53,7 +54,7 @@ def cached_bm3d(noisy, sigmas):
 def _margins(rows, label, levels):
     """One line: ``label`` minus BM3D in brain PSNR and SSIM at each level where both are
     finite (the issue's goal is stated as these margins)."""
-    bundled, bm3d = rows[label]["scores"], rows["BM3D (true sigma)"]["scores"]
+    bundled, bm3d = rows[label]["scores"], rows[BM3D_LABEL]["scores"]
     cells = []
     for lv in (f"{lv:g}" for lv in levels):
         psnr, ref = bundled["brain_psnr"][lv]["mean"], bm3d["brain_psnr"][lv]["mean"]
@@ -142,7 +143,7 @@ def main(argv=None):
             data = _quick(data, levels)
         regions = features.transform(data.noisy)
         outputs = {"noisy": (data.noisy, 0.0)}
-        outputs["BM3D (true sigma)"] = cached_bm3d(data.noisy, data.meta.sigma.to_numpy())
+        outputs[BM3D_LABEL] = cached_bm3d(data.noisy, data.meta.sigma.to_numpy())
         denoisers = every_denoiser if every_row else {bundled_label: bundled}
         for label, denoiser in denoisers.items():
             start = time.perf_counter()

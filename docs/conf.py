@@ -1,5 +1,6 @@
 """Sphinx configuration: API reference from numpydoc docstrings, user guide, gallery."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -12,6 +13,29 @@ project = "sksmoe"
 author = "the sksmoe developers"
 copyright = "2026, the sksmoe developers"
 version = release = sksmoe.__version__
+
+
+
+def write_pretrained_table():
+    """``generated/pretrained_table.txt``: the first set of ``benchmarks/results/pretrained.json``
+    (MNI-T1 test slices) as a list-table, brain PSNR / SSIM per level, for performance.rst."""
+    rows = next(iter(json.loads((ROOT / "benchmarks/results/pretrained.json").read_text())
+                     ["sets"].values()))
+    levels = list(rows["noisy"]["scores"]["brain_psnr"])
+    lines = [".. list-table::", "   :header-rows: 1", "", "   * - method"]
+    lines += [f"     - {level}%" for level in levels] + ["     - s / slice"]
+    for label, row in rows.items():
+        scores, seconds = row["scores"], row["s/slice"]
+        lines.append(f"   * - {label}")
+        lines += [f"     - {scores['brain_psnr'][level]['mean']:.2f} / "
+                  f"{scores['brain_ssim'][level]['mean']:.3f}" for level in levels]
+        lines.append(f"     - {seconds:.2g}" if seconds else "     -")
+    out = Path(__file__).parent / "generated" / "pretrained_table.txt"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+
+
+write_pretrained_table()
 
 extensions = [
     "sphinx.ext.autodoc",
