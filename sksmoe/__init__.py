@@ -14,6 +14,8 @@ _ATTRIBUTES = {
     "SAMDecomposer": "decomposition",
     "EmbeddingPCA": "embedding",
     "SparseMoEDenoiser": "moe",
+    "SelfEnsemble": "moe",
+    "NoiseScale": "moe",
     "save": "_persistence",
     "load": "_persistence",
     "load_pretrained": "pretrained",

@@ -5,24 +5,23 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT = "sksmoe-model-1"
+FORMAT = "sksmoe-model-2"
+#: Earlier format, still read: a pipeline's steps, with the self-ensemble and noise scale as
+#: parameters of SparseMoEDenoiser (now the wrappers SelfEnsemble and NoiseScale).
+FORMAT_1 = "sksmoe-model-1"
+#: What format 1 held that is no longer a parameter or attribute.
+_REMOVED_PARAMS = ("self_ensemble", "noise_scale", "foreground_only", "max_steps",
+                   "learning_rate", "batch_size")
+_REMOVED_FITTED = ("n_experts_", "image_ndim_")
 
 
 def _classes():
     from .decomposition import PatchDecomposer, SAMDecomposer
     from .embedding import EmbeddingPCA
-    from .moe import SparseMoEDenoiser
+    from .moe import NoiseScale, SelfEnsemble, SparseMoEDenoiser
 
     return {cls.__name__: cls for cls in (PatchDecomposer, SAMDecomposer, EmbeddingPCA,
-                                          SparseMoEDenoiser)}
-
-
-def _steps(model):
-    from sklearn.pipeline import Pipeline
-
-    if isinstance(model, Pipeline):
-        return list(model.steps), True
-    return [("model", model)], False
+                                          SparseMoEDenoiser, SelfEnsemble, NoiseScale)}
 
 
 def _encode(name, value, arrays):
@@ -51,30 +50,96 @@ def _decode(spec, arrays):
     return spec["value"]
 
 
-def _params(estimator):
-    params = {}
-    for key, value in estimator.get_params(deep=False).items():
-        if isinstance(value, Path):
-            value = str(value)
-        if key == "memory" and value is not None and not isinstance(value, str):
-            value = None  # a joblib.Memory object: caching is not part of the model
-        try:
-            json.dumps(value)
-        except TypeError:
-            raise TypeError(f"Cannot save parameter {key}={value!r} of "
-                            f"{type(estimator).__name__}.") from None
-        params[key] = value
-    return params
+def _param(estimator, key, value, name, arrays):
+    """JSON description of a parameter: a nested estimator (a wrapper's, saved fitted) is
+    ``{"estimator": description}``."""
+    from sklearn.base import BaseEstimator
+
+    if isinstance(value, BaseEstimator):
+        fitted = getattr(estimator, f"{key}_", value)
+        return {"estimator": _describe(fitted, f"{name}/{key}", arrays)}
+    if isinstance(value, Path):
+        value = str(value)
+    if key == "memory" and value is not None and not isinstance(value, str):
+        value = None  # a joblib.Memory object: caching is not part of the model
+    try:
+        json.dumps(value)
+    except TypeError:
+        raise TypeError(f"Cannot save parameter {key}={value!r} of "
+                        f"{type(estimator).__name__}.") from None
+    return value
+
+
+def _describe(model, name, arrays):
+    """JSON description of a fitted model (a Pipeline, an sksmoe estimator or wrapper)."""
+    from sklearn.base import BaseEstimator
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline):
+        return {"class": "Pipeline",
+                "steps": [[step, _describe(est, step if name == "model" else f"{name}/{step}",
+                                           arrays)] for step, est in model.steps]}
+    known = _classes()
+    if type(model).__name__ not in known:
+        raise TypeError(f"Cannot save {name!r}: {type(model).__name__} is not an sksmoe "
+                        f"estimator ({', '.join(known)}) or a Pipeline of them.")
+    params = {key: _param(model, key, value, name, arrays)
+              for key, value in model.get_params(deep=False).items()}
+    fitted = {key: _encode(f"{name}/{key}", value, arrays) for key, value in vars(model).items()
+              if key.endswith("_") and not key.startswith("_")
+              and not isinstance(value, BaseEstimator)}
+    return {"class": type(model).__name__, "params": params, "fitted": fitted}
+
+
+def _build(description, arrays, path):
+    """The model a :func:`_describe` output describes (only known classes are built)."""
+    from sklearn.pipeline import Pipeline
+
+    if description["class"] == "Pipeline":
+        return Pipeline([(step, _build(d, arrays, path)) for step, d in description["steps"]])
+    known = _classes()
+    if description["class"] not in known:
+        raise ValueError(f"'{path}' names an unknown class {description['class']!r}.")
+    params = {key: _build(value["estimator"], arrays, path)
+              if isinstance(value, dict) and "estimator" in value else value
+              for key, value in description["params"].items()}
+    estimator = known[description["class"]](**params)
+    for key, spec in description["fitted"].items():
+        setattr(estimator, key, _decode(spec, arrays))
+    return estimator
+
+
+def _from_format_1(header):
+    """A format-2 description of a format-1 header: SparseMoEDenoiser's ``self_ensemble``
+    and ``noise_scale`` become the wrappers around the model."""
+    steps = [[step["name"], step] for step in header["steps"]]
+    wrappers = []
+    for _, step in steps:
+        if step["class"] == "SparseMoEDenoiser":
+            params = step["params"]
+            if params.get("noise_scale", 1.0) != 1.0:
+                wrappers.append(("NoiseScale", {"scale": params["noise_scale"]}))
+            if params.get("self_ensemble"):
+                wrappers.append(("SelfEnsemble", {}))
+            step["params"] = {k: v for k, v in params.items() if k not in _REMOVED_PARAMS}
+            step["fitted"] = {k: v for k, v in step["fitted"].items()
+                              if k not in _REMOVED_FITTED}
+    model = {"class": "Pipeline", "steps": steps} if header["pipeline"] else steps[0][1]
+    for cls, params in reversed(wrappers):
+        model = {"class": cls, "params": {"estimator": {"estimator": model}, **params},
+                 "fitted": {}}
+    return model
 
 
 def save(model, path, *, overwrite=False):
-    """Save a fitted sksmoe estimator or Pipeline of them to one safetensors file.
+    """Save a fitted sksmoe model to one safetensors file (no pickle).
 
     Parameters
     ----------
     model : Pipeline or estimator
-        Made of :class:`PatchDecomposer`, :class:`EmbeddingPCA` and
-        :class:`SparseMoEDenoiser` steps.
+        Made of :class:`PatchDecomposer`, :class:`SAMDecomposer`, :class:`EmbeddingPCA` and
+        :class:`SparseMoEDenoiser` steps, possibly inside :class:`SelfEnsemble` and
+        :class:`NoiseScale`.
     path : str or Path
         Output file (conventionally ``.safetensors``), written atomically.
     overwrite : bool, default=False
@@ -87,18 +152,8 @@ def save(model, path, *, overwrite=False):
 
     from .io._atomic import atomic_path
 
-    known = _classes()
-    steps, is_pipeline = _steps(model)
-    arrays, description = {}, []
-    for name, estimator in steps:
-        if type(estimator).__name__ not in known:
-            raise TypeError(f"Cannot save step {name!r}: {type(estimator).__name__} is not an "
-                            f"sksmoe estimator ({', '.join(known)}).")
-        fitted = {k: _encode(f"{name}/{k}", v, arrays) for k, v in vars(estimator).items()
-                  if k.endswith("_") and not k.startswith("_")}
-        description.append({"name": name, "class": type(estimator).__name__,
-                            "params": _params(estimator), "fitted": fitted})
-    header = {"format": FORMAT, "pipeline": is_pipeline, "steps": description}
+    arrays = {}
+    header = {"format": FORMAT, "model": _describe(model, "model", arrays)}
     path = Path(path)
     with atomic_path(path, overwrite=overwrite) as tmp:
         save_file(arrays, str(tmp), metadata={"sksmoe": json.dumps(header)})
@@ -113,7 +168,6 @@ def load(path):
     Pipeline or estimator
     """
     from safetensors import safe_open
-    from sklearn.pipeline import Pipeline
 
     path = Path(path)
     if not path.is_file():
@@ -124,15 +178,12 @@ def load(path):
             arrays = {key: handle.get_tensor(key) for key in handle.keys()}
     except Exception as exc:
         raise ValueError(f"'{path}' is not an sksmoe model file: {exc}") from exc
-    if header.get("format") != FORMAT:
-        raise ValueError(f"'{path}' has format {header.get('format')!r}; expected {FORMAT!r}.")
-    known = _classes()
-    steps = []
-    for step in header["steps"]:
-        if step["class"] not in known:
-            raise ValueError(f"'{path}' names an unknown class {step['class']!r}.")
-        estimator = known[step["class"]](**step["params"])
-        for key, spec in step["fitted"].items():
-            setattr(estimator, key, _decode(spec, arrays))
-        steps.append((step["name"], estimator))
-    return Pipeline(steps) if header["pipeline"] else steps[0][1]
+    if not isinstance(header, dict) or header.get("format") not in (FORMAT, FORMAT_1):
+        found = header.get("format") if isinstance(header, dict) else header
+        raise ValueError(f"'{path}' has format {found!r}; expected {FORMAT!r}.")
+    try:
+        description = _from_format_1(header) if header["format"] == FORMAT_1 else header["model"]
+        return _build(description, arrays, path)
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise ValueError(f"'{path}' is not a valid sksmoe model file ({type(exc).__name__}: "
+                         f"{exc}).") from exc

@@ -11,6 +11,12 @@ settings.register_profile("dev", deadline=None, max_examples=30)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
+@pytest.fixture
+def few_adam_steps(monkeypatch):
+    """Whole-expert fine-tuning (``fine_tune="all"``) with 2 Adam steps instead of 200."""
+    monkeypatch.setattr("sksmoe.moe._fit_all.MAX_STEPS", 2)
+
+
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory):
     """A small random DnCNN saved the way users pass checkpoints (a path)."""
@@ -61,7 +67,8 @@ def tiny_model_path(tiny_base, small_data, tmp_path_factory):
     import sksmoe
     from sksmoe import EmbeddingPCA, PatchDecomposer, SparseMoEDenoiser
 
-    pipe = make_pipeline(PatchDecomposer(32, 16), EmbeddingPCA(n_components=8, input_size=32),
+    pipe = make_pipeline(PatchDecomposer(patch_size=32, stride=16),
+                         EmbeddingPCA(n_components=8, input_size=32),
                          SparseMoEDenoiser(n_experts=2, base=tiny_base, random_state=0))
     pipe.fit(small_data["X"], small_data["y"])
     return sksmoe.save(pipe, tmp_path_factory.mktemp("models") / "tiny_smoe.safetensors")

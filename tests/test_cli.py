@@ -67,13 +67,13 @@ def test_denoise_fast_and_noise_scale(tmp_path, small_data, tiny_conditioned_bas
     from sksmoe import EmbeddingPCA, PatchDecomposer, SparseMoEDenoiser
     from sksmoe.io import read_image, write_image
 
-    model = make_pipeline(PatchDecomposer(32, 16), EmbeddingPCA(n_components=8, input_size=32),
+    model = make_pipeline(PatchDecomposer(patch_size=32, stride=16),
+                          EmbeddingPCA(n_components=8, input_size=32),
                           SparseMoEDenoiser(n_experts=2, base=tiny_conditioned_base,
                                             random_state=0))
     model.fit(small_data["X"], small_data["y"])
     plain = sksmoe.save(model, tmp_path / "plain.safetensors")
-    bundled_like = sksmoe.save(model.set_params(sparsemoedenoiser__self_ensemble=True,
-                                                sparsemoedenoiser__noise_scale="sure"),
+    bundled_like = sksmoe.save(sksmoe.NoiseScale(sksmoe.SelfEnsemble(model), scale="sure"),
                                tmp_path / "sure.safetensors")
     src = write_image(tmp_path / "in.nii.gz", _volume(small_data).astype(np.float32))
     outputs = {}

@@ -9,12 +9,13 @@ from sksmoe.utils.estimator_checks import check_image_estimator
 def _estimators(base):
     embed = EmbeddingPCA(n_components=8, input_size=32)
     return {
-        "PatchDecomposer": PatchDecomposer(32, 16),
-        "SAMDecomposer": SAMDecomposer("otsu", 32, 16),
-        "EmbeddingPCA": make_pipeline(PatchDecomposer(32, 16), embed),
-        "SMoE pipeline": make_pipeline(PatchDecomposer(32, 16), embed,
+        "PatchDecomposer": PatchDecomposer(patch_size=32, stride=16),
+        "SAMDecomposer": SAMDecomposer(backend="otsu", patch_size=32, stride=16),
+        "EmbeddingPCA": make_pipeline(PatchDecomposer(patch_size=32, stride=16), embed),
+        "SMoE pipeline": make_pipeline(PatchDecomposer(patch_size=32, stride=16), embed,
                                        SparseMoEDenoiser(n_experts=2, base=base)),
-        "HydraNet pipeline": make_pipeline(PatchDecomposer(32, 16), SparseMoEDenoiser(
+        "HydraNet pipeline": make_pipeline(
+            PatchDecomposer(patch_size=32, stride=16), SparseMoEDenoiser(
             n_experts=3, gating="position", base=base)),
     }
 
@@ -31,5 +32,6 @@ def test_checks_catch_a_broken_estimator(small_data):
             return super().transform(X)[:1]  # drops images
 
     with pytest.raises(AssertionError, match="rows"):
-        check_image_estimator(Forgetful(32, 16), small_data["X"][:3], small_data["y"][:3])
+        check_image_estimator(Forgetful(patch_size=32, stride=16), small_data["X"][:3],
+                              small_data["y"][:3])
     assert Regions  # the region set type is public

@@ -9,12 +9,13 @@ import pytest
 import sksmoe
 from sksmoe.datasets import make_brainweb_dataset, make_real_dataset
 from sksmoe.metrics import psnr
+from sksmoe.moe import unwrapped
 from sksmoe.pretrained import HERE
 
 
 @pytest.fixture(scope="module")
 def model():
-    return sksmoe.load_pretrained()
+    return sksmoe.load_pretrained(preset="fast")
 
 
 @pytest.fixture(scope="module")
@@ -25,11 +26,28 @@ def test_slices():
 
 def test_model_card_matches_the_bundled_files(model):
     card = json.loads((HERE / "smoe_patch.json").read_text())
-    assert card["k_chosen_on_validation"] == model[-1].n_experts_
+    assert card["k_chosen_on_validation"] == model[-1].n_experts
     assert card["sha256"] == sha256((HERE / "smoe_patch.safetensors").read_bytes()).hexdigest()
     base_card = json.loads((HERE / card["base"].replace(".safetensors", ".json")).read_text())
     assert base_card["sha256"] == sha256((HERE / card["base"]).read_bytes()).hexdigest()
     assert base_card["cpu_hours"] > 0 and "python -m sksmoe.training" in base_card["command"]
+
+
+def test_presets_wrap_the_same_fitted_pipeline(model):
+    quality = sksmoe.load_pretrained()
+    assert isinstance(quality, sksmoe.NoiseScale) and quality.scale == "sure"
+    assert isinstance(quality.estimator, sksmoe.SelfEnsemble)
+    np.testing.assert_array_equal(unwrapped(quality)[-1].heads_, model[-1].heads_)
+    with pytest.raises(ValueError, match="preset"):
+        sksmoe.load_pretrained(preset="best")
+
+
+@pytest.mark.slow
+def test_quality_preset_beats_one_pass_on_held_out_slices(model, test_slices):
+    quality = sksmoe.load_pretrained().predict(test_slices.noisy[:2])
+    fast = model.predict(test_slices.noisy[:2])
+    clean, mask = test_slices.clean[:2], test_slices.mask[:2]
+    assert psnr(clean, quality, mask).mean() > psnr(clean, fast, mask).mean()
 
 
 def test_bundled_smoe_denoises_held_out_slices(model, test_slices):

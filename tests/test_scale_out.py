@@ -25,7 +25,8 @@ def _search(tiny_base):
 
     from sksmoe import EmbeddingPCA, PatchDecomposer, SparseMoEDenoiser
 
-    pipe = make_pipeline(PatchDecomposer(32, 16), EmbeddingPCA(n_components=4, input_size=32),
+    pipe = make_pipeline(PatchDecomposer(patch_size=32, stride=16),
+                         EmbeddingPCA(n_components=4, input_size=32),
                          SparseMoEDenoiser(base=tiny_base, random_state=0))
     return GridSearchCV(pipe, {"sparsemoedenoiser__n_experts": [1, 2]}, cv=2)
 

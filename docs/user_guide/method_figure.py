@@ -11,10 +11,10 @@ clean = np.ascontiguousarray(volume[:, :, 104].T[::-1])
 noisy = add_rician_noise(clean, noise_sigma(5, reference), random_state=0)
 brain = load_mni152().mask[:, :, 104].T[::-1]
 
-model = sksmoe.load_pretrained()
+model = sksmoe.load_pretrained(preset="fast")  # the fitted pipeline, one pass
 regions = model[:-1].transform(noisy[None])
 experts = model[-1].predict_gate(regions)[0]
-denoised = model.predict(noisy[None])[0]
+denoised = sksmoe.load_pretrained().predict(noisy[None])[0]
 
 fig, axes = plt.subplots(1, 3, figsize=(11, 4.4), layout="constrained")
 vmax = np.percentile(clean, 99.5)
@@ -27,7 +27,7 @@ axes[0].set_title("1. decompose: 48 px patches, stride 20\n(every 7th shown), 5%
 axes[1].imshow(np.where(brain, experts, np.nan), cmap="tab10", vmin=-0.5, vmax=9.5,
                interpolation="nearest")
 axes[1].set_title(f"2. gate: CNN embedding, PCA, k-means;\nexpert of each pixel "
-                  f"(k={model[-1].n_experts_}, brain shown)", fontsize=10)
+                  f"(k={model[-1].n_experts}, brain shown)", fontsize=10)
 axes[2].imshow(denoised, cmap="gray", vmin=0, vmax=vmax)
 axes[2].set_title("3. each region's expert, then merge\n(overlaps averaged)", fontsize=10)
 for ax in axes:

@@ -17,8 +17,8 @@ import numpy as np
 import sksmoe
 from sksmoe.datasets import make_brainweb_dataset
 
-model = sksmoe.load_pretrained()
-k = model[-1].n_experts_
+model = sksmoe.load_pretrained(preset="fast")  # the fitted pipeline, one pass
+k = model[-1].n_experts
 test = make_brainweb_dataset(noise_levels=(1, 3, 5, 9), rf_levels=(20,),
                              slice_step=12).test
 first_slice = test.meta.slice_index == test.meta.slice_index.iloc[0]

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..utils._validation import check_array, check_positive_int
+from ..utils._validation import POSITIVE_INT, check_array
 from ._regions import Regions, as_object_array
 
 
@@ -42,13 +42,14 @@ class PatchDecomposer(TransformerMixin, BaseEstimator):
     (2, 20)
     """
 
-    def __init__(self, patch_size=48, stride=20):
+    _parameter_constraints = {"patch_size": POSITIVE_INT, "stride": POSITIVE_INT}
+
+    def __init__(self, *, patch_size=48, stride=20):
         self.patch_size = patch_size
         self.stride = stride
 
     def _check_params(self):
-        for name in ("patch_size", "stride"):
-            check_positive_int(getattr(self, name), name)
+        self._validate_params()
         if self.stride > self.patch_size:
             raise ValueError(f"`stride`={self.stride} must be <= `patch_size`="
                              f"{self.patch_size}, or some pixels would belong to no patch.")
@@ -81,7 +82,7 @@ class PatchDecomposer(TransformerMixin, BaseEstimator):
         self._check_params()
         X = self._check_images(X)
         boxes = self._boxes(X.shape[1:])
-        return as_object_array([Regions(image=image, boxes=boxes) for image in X])
+        return as_object_array([Regions.of_image(image, boxes) for image in X])
 
     def _boxes(self, shape):
         """``(row0, col0, row1, col1)`` of every patch of an image of this shape."""
@@ -93,4 +94,6 @@ class PatchDecomposer(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True  # a stack of images
         return tags

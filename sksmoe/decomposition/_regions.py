@@ -1,13 +1,30 @@
-"""The per-image region set that flows between pipeline steps."""
+"""The per-image region set that flows between pipeline steps, with its image's context."""
 
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 
+def turn(array, turns, flip=False):
+    """``array`` (..., H, W) flipped left-right if ``flip``, then turned ``turns`` times 90
+    degrees counter-clockwise (a contiguous copy)."""
+    array = array[..., ::-1] if flip else array
+    return np.ascontiguousarray(np.rot90(array, turns, axes=(-2, -1)))
+
+
+def unturn(array, turns, flip=False):
+    """The inverse of :func:`turn`."""
+    array = np.rot90(array, -turns, axes=(-2, -1))
+    return np.ascontiguousarray(array[..., ::-1] if flip else array)
+
+
 @dataclass(frozen=True)
 class Regions:
-    """The regions of one image: the image, a box per region and, optionally, masks.
+    """The regions of one image, and what every step needs to know about that image.
+
+    Decomposers build it with :meth:`of_image`, which computes the image's context once:
+    its intensity scale, noise level and foreground. The embedding, the gate, the experts and
+    the wrappers read them from here and never recompute them.
 
     Attributes
     ----------
@@ -20,12 +37,37 @@ class Regions:
         region set have the same size when masks are given.
     embedding : ndarray of shape (n_regions, n_features), or None
         Set by an embedding step.
+    scale : float
+        Intensity scale (:func:`~sksmoe.nn.intensity_scale`): networks see ``image / scale``.
+    sigma : float
+        Estimated noise sigma (:func:`sksmoe.noise.estimate_sigma`), in the image's units.
+    foreground : ndarray of shape (H, W) of bool
+        The head (:func:`sksmoe.metrics.brain_mask` of ``image / scale``).
+    noise_scale : float, default=1.0
+        Factor on ``sigma`` for the noise level a network is told (set by
+        :class:`~sksmoe.moe.NoiseScale`).
     """
 
     image: np.ndarray
     boxes: np.ndarray
     masks: np.ndarray = None
     embedding: np.ndarray = None
+    scale: float = 1.0
+    sigma: float = 0.0
+    foreground: np.ndarray = None
+    noise_scale: float = 1.0
+
+    @classmethod
+    def of_image(cls, image, boxes, masks=None):
+        """The regions ``boxes`` (and ``masks``) of ``image``, with its context computed."""
+        from ..metrics import brain_mask
+        from ..nn._normalize import intensity_scale
+        from ..noise import estimate_sigma
+
+        scale = intensity_scale(image)
+        return cls(image=image, boxes=boxes, masks=masks, scale=scale,
+                   sigma=float(estimate_sigma(image)),
+                   foreground=brain_mask((np.asarray(image) / scale).astype(np.float32)))
 
     def __len__(self):
         return len(self.boxes)
@@ -33,6 +75,36 @@ class Regions:
     def with_embedding(self, embedding):
         """A copy of these regions carrying ``embedding``."""
         return replace(self, embedding=embedding)
+
+    def with_image(self, image):
+        """A copy with another image of the same shape, the context kept (a probe of how the
+        output moves with the image, as SURE needs)."""
+        return replace(self, image=image)
+
+    def with_noise_scale(self, noise_scale):
+        """A copy telling networks the noise level ``sigma * noise_scale``."""
+        return replace(self, noise_scale=float(noise_scale))
+
+    def normalized(self):
+        """What a network sees: ``image / scale`` as float32, and its noise level told."""
+        x = (np.asarray(self.image) / self.scale).astype(np.float32)
+        return x, self.sigma / self.scale * self.noise_scale
+
+    def turned(self, turns, flip=False):
+        """The same regions in the image flipped left-right (if ``flip``), then turned
+        ``turns`` times 90 degrees counter-clockwise (the gate's embedding is kept)."""
+        height, width = self.image.shape
+        r0, c0, r1, c1 = self.boxes.T.copy()
+        if flip:
+            c0, c1 = width - c1, width - c0
+        for _ in range(turns % 4):  # (row, col) -> (width - 1 - col, row)
+            r0, c0, r1, c1 = width - c1, r0, width - c0, r1
+            height, width = width, height
+        return replace(self, image=turn(self.image, turns, flip),
+                       boxes=np.stack([r0, c0, r1, c1], axis=1),
+                       masks=None if self.masks is None else turn(self.masks, turns, flip),
+                       foreground=None if self.foreground is None else
+                       turn(self.foreground, turns, flip))
 
     def crops(self, image=None):
         """Each region's pixels of ``image`` (default: the region set's image), zero outside

@@ -1,11 +1,14 @@
 """Segmentation-based decomposition: masks inside each patch, and their inverses."""
 
+from dataclasses import replace
+from os import PathLike
+
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_memory
 
-from ..nn._normalize import intensity_scale
 from ..utils._torch import resolve_device
-from ..utils._validation import check_positive_int
+from ..utils._validation import DEVICE, MEMORY, POSITIVE_INT
 from ._patch import PatchDecomposer
 from ._regions import Regions, as_object_array
 from ._sam import SAM_BACKENDS, checkpoint_path, segment_patches
@@ -114,12 +117,20 @@ class SAMDecomposer(PatchDecomposer):
     --------
     >>> import numpy as np
     >>> image = np.zeros((1, 64, 64)); image[0, 16:40, 20:50] = 1
-    >>> regions = SAMDecomposer("otsu", patch_size=32, stride=16).fit_transform(image)[0]
+    >>> regions = SAMDecomposer(backend="otsu", patch_size=32, stride=16).fit_transform(image)[0]
     >>> len(regions) > 9  # 3 x 3 patches, some split into a mask and its inverse
     True
     """
 
-    def __init__(self, backend="otsu", patch_size=48, stride=20, max_masks=3, min_area=32,
+    _parameter_constraints = {
+        **PatchDecomposer._parameter_constraints,
+        "backend": [StrOptions(set(BACKENDS))], "max_masks": POSITIVE_INT,
+        "min_area": POSITIVE_INT, "n_segments": POSITIVE_INT, "checkpoint": [None, str, PathLike],
+        "prompt": [StrOptions(set(PROMPTS))], "points_per_side": POSITIVE_INT,
+        "memory": MEMORY, "device": DEVICE,
+    }
+
+    def __init__(self, *, backend="otsu", patch_size=48, stride=20, max_masks=3, min_area=32,
                  n_segments=200, checkpoint=None, prompt="box", points_per_side=8,
                  memory=None, device="auto"):
         self.backend = backend
@@ -133,15 +144,6 @@ class SAMDecomposer(PatchDecomposer):
         self.points_per_side = points_per_side
         self.memory = memory
         self.device = device
-
-    def _check_params(self):
-        if self.backend not in BACKENDS:
-            raise ValueError(f"`backend` must be one of {BACKENDS}, got {self.backend!r}.")
-        if self.prompt not in PROMPTS:
-            raise ValueError(f"`prompt` must be one of {PROMPTS}, got {self.prompt!r}.")
-        for name in ("max_masks", "min_area", "n_segments", "points_per_side"):
-            check_positive_int(getattr(self, name), name)
-        super()._check_params()
 
     def _patch_masks(self, candidates):
         """Masks of one patch, largest first, both sides >= min_area, no near-duplicates."""
@@ -173,12 +175,13 @@ class SAMDecomposer(PatchDecomposer):
         whole = np.ones((self.patch_size,) * 2, dtype=bool)
         out = []
         for image in X:
-            scaled = (image / intensity_scale(image)).astype(np.float32)
+            context = Regions.of_image(image, patches)
+            scaled = context.normalized()[0]
             boxes, masks = [], []
             for box, candidates in zip(patches, segment(scaled, patches, *args)):
                 pairs = [m for mask in self._patch_masks(candidates)
                          for m in (mask, ~mask)] or [whole]
                 boxes += [tuple(box)] * len(pairs)
                 masks += pairs
-            out.append(Regions(image=image, boxes=np.array(boxes), masks=np.stack(masks)))
+            out.append(replace(context, boxes=np.array(boxes), masks=np.stack(masks)))
         return as_object_array(out)

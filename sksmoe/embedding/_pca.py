@@ -1,15 +1,16 @@
 """Embed regions with an ImageNet CNN, then reduce with PCA (the paper's gate input)."""
 
 import warnings
+from os import PathLike
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from ..decomposition._regions import as_object_array, check_regions
-from ..nn._normalize import intensity_scale
 from ..utils._torch import resolve_device
-from ..utils._validation import check_positive_int
+from ..utils._validation import DEVICE, MEMORY, POSITIVE_INT
 from ._backbones import BACKBONES, IMAGENET_MEAN, IMAGENET_STD, load_backbone
 
 
@@ -105,7 +106,14 @@ class EmbeddingPCA(TransformerMixin, BaseEstimator):
     device_ : str
     """
 
-    def __init__(self, backbone="mobilenet_v2", weights=None, n_components=256, input_size=64,
+    _parameter_constraints = {
+        "backbone": [StrOptions(set(BACKBONES))], "weights": [None, str, PathLike],
+        "n_components": POSITIVE_INT, "input_size": POSITIVE_INT,
+        "mode": [StrOptions({"image", "crop"})], "batch_size": POSITIVE_INT,
+        "memory": MEMORY, "device": DEVICE,
+    }
+
+    def __init__(self, *, backbone="mobilenet_v2", weights=None, n_components=256, input_size=64,
                  mode="image", batch_size=256, memory=None, device="auto"):
         self.backbone = backbone
         self.weights = weights
@@ -121,7 +129,7 @@ class EmbeddingPCA(TransformerMixin, BaseEstimator):
         weights = None if self.weights is None else str(self.weights)
         out = []
         for regions in X:
-            image = (regions.image / intensity_scale(regions.image)).astype(np.float32)
+            image = regions.normalized()[0]
             if self.mode == "image":
                 out.append(memory.cache(pooled_region_features)(
                     image, regions.boxes, regions.masks, self.backbone, weights,
@@ -151,14 +159,8 @@ class EmbeddingPCA(TransformerMixin, BaseEstimator):
     def _fit(self, X):
         from sklearn.decomposition import PCA
 
+        self._validate_params()
         X = check_regions(X)
-        if self.backbone not in BACKBONES:
-            raise ValueError(f"`backbone` must be one of {sorted(BACKBONES)}, "
-                             f"got {self.backbone!r}.")
-        if self.mode not in ("image", "crop"):
-            raise ValueError(f"`mode` must be 'image' or 'crop', got {self.mode!r}.")
-        for name in ("n_components", "input_size", "batch_size"):
-            check_positive_int(getattr(self, name), name)
         self.device_ = resolve_device(self.device)
         per_image = self._features(X, self.device_)
         features = np.concatenate(per_image)
@@ -184,6 +186,11 @@ class EmbeddingPCA(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "components_")
         X = check_regions(X)
         return self._embed(X, self._features(X, resolve_device(self.device)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # region sets of images, one per row
+        return tags
 
     def _embed(self, X, features):
         return as_object_array([regions.with_embedding((f - self.mean_) @ self.components_.T)

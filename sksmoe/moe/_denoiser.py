@@ -1,18 +1,19 @@
 """SparseMoEDenoiser: DnCNN experts on a shared trunk, one expert per region."""
 
 import numbers
+from os import PathLike
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..decomposition._regions import check_regions
-from ..nn._normalize import network_input, relative_noise
 from ..utils._torch import resolve_device
-from ..utils._validation import check_array, check_positive_int
+from ..utils._validation import DEVICE, NON_NEGATIVE, POSITIVE_INT, check_array
+from ._experts import denoise_regions, mix_experts, residual_function
 from ._gating import kmeans_centers, nearest_center, noise_edges, position_labels
-from ._sure import sure_mask, sure_scale
 
 GATINGS = ("kmeans", "random", "position")
 FINE_TUNES = ("last", "all", "none")
@@ -34,6 +35,12 @@ class SparseMoEDenoiser(BaseEstimator):
     and mixes the experts' last layers per pixel with the fraction of covering regions each
     expert owns (equal to averaging the overlapping denoised regions).
 
+    Per-image quantities (intensity scale, noise level, foreground) come with the regions
+    from the decomposer (:class:`~sksmoe.decomposition.Regions`). Wrappers add what the
+    paper does not: :class:`SelfEnsemble` (average over flips and rotations) and
+    :class:`NoiseScale` (tell a noise-conditioned base a scaled noise level, or choose the
+    scale per image by SURE).
+
     Parameters
     ----------
     n_experts : int, default=4
@@ -45,47 +52,26 @@ class SparseMoEDenoiser(BaseEstimator):
         every region goes to the one expert and no embedding is needed.
     noise_bands : int, default=1
         Beyond the paper: split every expert into this many copies, one per band of the
-        image's estimated noise level (:func:`sksmoe.noise.estimate_sigma` over the
-        intensity scale; bands from 1-D k-means on the training images), each fitted on its
-        band only, so that a blind base learns to denoise gently at low noise and hard at
-        high noise. ``n_experts * noise_bands`` last layers in all.
+        image's estimated noise level over its intensity scale (bands from 1-D k-means on
+        the training images), each fitted on its band only. ``n_experts * noise_bands``
+        last layers in all.
     base : "bundled" or path, default="bundled"
         Pretrained network the experts start from: the model bundled with sksmoe, or a
         checkpoint path of a DnCNN, sksmoe's U-Net or a stack of them (our .safetensors or
         a torch state dict, read with ``weights_only=True``).
     fine_tune : {"last", "all", "none"}, default="last"
-        Train the last layer only (closed form), every layer (Adam, slow), or nothing
-        (every expert is the base: the paper's untuned DnCNN baseline).
+        Train the last layer only (closed form), every layer (Adam, 200 steps of 16 regions
+        at 1e-4 per expert: slow), or nothing (every expert is the base: the paper's
+        untuned DnCNN baseline).
     context : {"image", "region"}, default="image"
         ``"image"``: the trunk sees the whole image (fast, one trunk pass per image);
         ``"region"``: each region is denoised on its own, as in the paper (slower by the
         patch overlap, about 5.8x for 48-pixel patches at stride 20).
-    self_ensemble : bool, default=False
-        Beyond the paper: average the experts' outputs over the 8 flips and 90-degree
-        rotations of each image (or region), undone before averaging (the geometric
-        self-ensemble of Lim et al. 2017). 8 times the trunk passes.
-    foreground_only : bool, default=False
-        Beyond the paper: fit the last layers on pixels of the foreground only
-        (:func:`sksmoe.metrics.brain_mask` of each clean image), the part a brain-mask PSNR
-        scores, so that the air around the head (Rician noise floor) takes no capacity.
-        Not implemented for ``fine_tune="all"``.
-    noise_scale : float or "sure", default=1.0
-        Beyond the paper, for a base told the noise level: the network is told the
-        image's estimated noise level times this, so below 1 it denoises more gently.
-        ``"sure"`` chooses the scale per image among 1, 0.9, ..., 0.5 by Stein's
-        unbiased risk estimate of the squared error in the head where the image is
-        brighter than 3 noise sigmas (darker, Rician noise is far from Gaussian), computed
-        from the noisy image alone (Monte-Carlo SURE, Ramani et al. 2008): images with fine
-        structure of their own, which a model trained on smooth anatomy would take for
-        noise, are denoised less. Costs two trunk passes (without the self-ensemble) per
-        scale tried, scales being tried from 1 down while the estimated error falls.
     alpha : float, default=1e-3
         Ridge strength pulling each last layer towards the base's, relative to the mean
         eigenvalue of its normal matrix.
     pixels_per_region : int, default=64
         Pixels sampled per region to build the least-squares problem.
-    max_steps, learning_rate, batch_size : int, float, int, default=200, 1e-4, 16
-        Adam steps per expert, step size and regions per batch for ``fine_tune="all"``.
     device : {"auto", "cpu", "cuda"}, default="auto"
         Resolved at each call ("auto": CUDA when available), like ``n_jobs``: a model
         fitted on a GPU predicts on the CPU of a machine without one.
@@ -94,7 +80,6 @@ class SparseMoEDenoiser(BaseEstimator):
 
     Attributes
     ----------
-    n_experts_ : int
     centers_ : ndarray of shape (n_experts, n_components) or None
         k-means centres of the gate.
     noise_edges_ : ndarray of shape (noise_bands - 1,) or None
@@ -107,97 +92,58 @@ class SparseMoEDenoiser(BaseEstimator):
         for a base on half-resolution sub-images (``DnCNN(downsample=2)``).
     expert_states_ : list of dict or None
         Whole weights of each expert (``fine_tune="all"``).
+    seed_ : int
+        Seed drawn from ``random_state`` in ``fit`` (random gates).
     device_ : str
+        Device used in ``fit``.
     """
 
-    def __init__(self, n_experts=4, gating="kmeans", noise_bands=1, base="bundled",
-                 fine_tune="last", context="image", self_ensemble=False, foreground_only=False,
-                 noise_scale=1.0, alpha=1e-3, pixels_per_region=64, max_steps=200,
-                 learning_rate=1e-4, batch_size=16, device="auto", random_state=None):
+    _parameter_constraints = {
+        "n_experts": POSITIVE_INT, "gating": [StrOptions(set(GATINGS))],
+        "noise_bands": POSITIVE_INT, "base": [str, PathLike],
+        "fine_tune": [StrOptions(set(FINE_TUNES))], "context": [StrOptions(set(CONTEXTS))],
+        "alpha": NON_NEGATIVE, "pixels_per_region": POSITIVE_INT, "device": DEVICE,
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, *, n_experts=4, gating="kmeans", noise_bands=1, base="bundled",
+                 fine_tune="last", context="image", alpha=1e-3, pixels_per_region=64,
+                 device="auto", random_state=None):
         self.n_experts = n_experts
         self.gating = gating
         self.noise_bands = noise_bands
         self.base = base
         self.fine_tune = fine_tune
         self.context = context
-        self.self_ensemble = self_ensemble
-        self.foreground_only = foreground_only
-        self.noise_scale = noise_scale
         self.alpha = alpha
         self.pixels_per_region = pixels_per_region
-        self.max_steps = max_steps
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
         self.device = device
         self.random_state = random_state
 
-    # ------------------------------------------------------------------ validation
-    def _check_params(self):
-        choices = {"gating": GATINGS, "fine_tune": FINE_TUNES, "context": CONTEXTS}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"`{name}` must be one of {allowed}, "
-                                 f"got {getattr(self, name)!r}.")
-        for name in ("n_experts", "noise_bands", "pixels_per_region", "max_steps",
-                     "batch_size"):
-            check_positive_int(getattr(self, name), name)
-        for name in ("self_ensemble", "foreground_only"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"`{name}` must be True or False, "
-                                 f"got {getattr(self, name)!r}.")
-        if self.foreground_only and self.fine_tune == "all":
-            raise ValueError("`foreground_only=True` is implemented for fine_tune='last' "
-                             "only, got fine_tune='all'.")
-        for name in ("alpha", "learning_rate"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
-                raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}.")
-        scale = self.noise_scale
-        if not (isinstance(scale, str) and scale == "sure") and not (
-                isinstance(scale, numbers.Real) and not isinstance(scale, bool)
-                and np.isfinite(scale) and scale > 0):
-            raise ValueError(f"`noise_scale` must be a number > 0 or 'sure', got {scale!r}.")
-
-    def _check_noise_scale(self, noise_channel):
-        if self.noise_scale != 1 and not noise_channel:
-            raise ValueError(f"`noise_scale={self.noise_scale!r}` needs a base network told "
-                             "the noise level (a noise-conditioned base, such as the bundled "
-                             "one); this base is blind: use noise_scale=1.")
-
-    def _load_base(self):
-        from ..nn._checkpoint import BUNDLED_BASE, load_base
-
-        if isinstance(self.base, str) and self.base == "bundled":
-            if not BUNDLED_BASE.is_file():
-                raise FileNotFoundError(f"The bundled base network is missing: "
-                                        f"'{BUNDLED_BASE}'. Reinstall sksmoe or pass `base=` "
-                                        "a checkpoint path.")
-            return load_base(BUNDLED_BASE)
-        return load_base(self.base)
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.input_tags.two_d_array = False  # region sets of images, one per row
+        return tags
 
     # ------------------------------------------------------------------ gate
     @property
     def _n_heads(self):
         edges = getattr(self, "noise_edges_", None)
-        return self.n_experts_ * (1 if edges is None else len(edges) + 1)
+        return self.n_experts * (1 if edges is None else len(edges) + 1)
 
-    def _labels(self, X, gate=None, seed_offset=0, noise_levels=None):
-        """Last-layer index of every region of every image: expert x noise band.
-
-        ``noise_levels`` (one per image) are estimated here unless given.
-        """
+    def _labels(self, X, gate=None, seed_offset=0):
+        """Last-layer index of every region of every image: expert x noise band."""
         labels = self._expert_labels(X, gate, seed_offset)
         edges = getattr(self, "noise_edges_", None)
         if edges is None:
             return labels
-        if noise_levels is None:
-            noise_levels = [relative_noise(r.image) for r in X]
-        return [lab * (len(edges) + 1) + np.searchsorted(edges, level)
-                for lab, level in zip(labels, noise_levels)]
+        return [lab * (len(edges) + 1) + np.searchsorted(edges, r.sigma / r.scale)
+                for lab, r in zip(labels, X)]
 
     def _expert_labels(self, X, gate=None, seed_offset=0):
         """Expert index of every region of every image (the gate)."""
-        k = self.n_experts_
+        k = self.n_experts
         if gate is None:
             gate = 0 if k == 1 else self.gating
         if isinstance(gate, numbers.Integral) and not isinstance(gate, bool):
@@ -224,7 +170,7 @@ class SparseMoEDenoiser(BaseEstimator):
         return regions.embedding
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y):
+    def fit(self, X, y, *, foreground=None):
         """Fit the gate and the experts on noisy regions ``X`` and clean images ``y``.
 
         Parameters
@@ -234,33 +180,41 @@ class SparseMoEDenoiser(BaseEstimator):
         y : ndarray of shape (n_images, H, W), or sequence of 2-D ndarrays
             Clean images; a sequence when the region sets come from images of different
             sizes (each set decomposed from its own stack).
+        foreground : sequence of 2-D bool ndarrays, optional
+            Pixels each expert's last layer is fitted on, one mask per image (e.g.
+            :func:`sksmoe.metrics.brain_mask` of each clean image: the part a brain-mask
+            PSNR scores, leaving out the air's Rician noise floor); all pixels if None.
+            ``fine_tune="last"`` only.
 
         Returns
         -------
         self
         """
-        self._check_params()
+        self._validate_params()
         X = check_regions(X)
-        y = self._check_targets(X, y)
+        y = _check_images(X, y, "y")
+        if foreground is not None:
+            if self.fine_tune != "last":
+                raise ValueError("`foreground` is used by fine_tune='last' only, got "
+                                 f"fine_tune={self.fine_tune!r}.")
+            foreground = [np.asarray(m, bool) for m in _check_images(X, foreground,
+                                                                     "foreground")]
         rng = check_random_state(self.random_state)
         self.seed_ = int(rng.randint(2**31 - 1))
-        self._trunk_cache = {}
         self.device_ = resolve_device(self.device)
-        self.n_experts_ = int(self.n_experts)
-        base = self._load_base()
-        self._check_noise_scale(base.noise_channel)
-        from ..nn._checkpoint import state_to_numpy
+        from ..nn._checkpoint import load_base, state_to_numpy
 
+        base = load_base(self.base)
         self.base_state_ = state_to_numpy(base)
         self.centers_ = None
-        if self.gating == "kmeans" and self.n_experts_ > 1:
+        if self.gating == "kmeans" and self.n_experts > 1:
             embeddings = np.concatenate([self._embedding(r) for r in X])
-            self.centers_ = kmeans_centers(embeddings, self.n_experts_, self.seed_)
-        self.noise_edges_, levels = None, None
+            self.centers_ = kmeans_centers(embeddings, self.n_experts, self.seed_)
+        self.noise_edges_ = None
         if self.noise_bands > 1:
-            levels = [relative_noise(r.image) for r in X]
-            self.noise_edges_ = noise_edges(levels, self.noise_bands, self.seed_)
-        labels = self._labels(X, noise_levels=levels)
+            self.noise_edges_ = noise_edges([r.sigma / r.scale for r in X], self.noise_bands,
+                                            self.seed_)
+        labels = self._labels(X)
         self.expert_states_ = None
         head = self.base_state_["head.weight"]
         bias = self.base_state_.get("head.bias", np.zeros(len(head), np.float32))
@@ -272,87 +226,15 @@ class SparseMoEDenoiser(BaseEstimator):
             self.heads_, self.head_biases_ = solve_last_layers(
                 base.to(self.device_), X, y, labels, self._n_heads, context=self.context,
                 alpha=self.alpha, pixels_per_region=self.pixels_per_region, rng=rng,
-                foreground_only=self.foreground_only)
+                foreground=foreground)
         elif self.fine_tune == "all":
             from ._fit_all import train_experts
 
-            self.expert_states_ = train_experts(
-                base, X, y, labels, self._n_heads, max_steps=self.max_steps,
-                learning_rate=self.learning_rate, batch_size=self.batch_size,
-                seed=self.seed_, device=self.device_)
-        self.image_ndim_ = 2
+            self.expert_states_ = train_experts(base, X, y, labels, self._n_heads,
+                                                seed=self.seed_, device=self.device_)
         return self
 
-    @staticmethod
-    def _check_targets(X, y):
-        if isinstance(y, np.ndarray) and y.dtype != object:
-            y = check_array(y, "y", ndim=3)
-        else:  # images of different sizes
-            y = [check_array(clean, "y[i]", ndim=2) for clean in y]
-        if len(y) != len(X):
-            raise ValueError(f"`X` has {len(X)} images but `y` has {len(y)}.")
-        for regions, clean in zip(X, y):
-            if regions.image.shape != clean.shape:
-                raise ValueError(f"Image of shape {regions.image.shape} in `X` does not match "
-                                 f"its clean image of shape {clean.shape} in `y`.")
-        return y
-
     # ------------------------------------------------------------------ predict
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_trunk_cache", None)  # torch modules are rebuilt from numpy weights
-        return state
-
-    def _residual_function(self, device):
-        """A function of a batch (n, 1, h, w), its noise level and an optional expert index
-        to the residual of every expert (n, k, h, w), or of that one (n, 1, h, w); and
-        whether the base is conditioned on the noise level."""
-        import torch
-        import torch.nn.functional as F
-
-        from ..nn._checkpoint import model_from_numpy
-
-        if self.expert_states_ is not None:
-            models = [model_from_numpy(s, device) for s in self.expert_states_]
-
-            def residual(batch, sigma, expert=None):
-                chosen = models if expert is None else [models[expert]]
-                return torch.cat([m(batch, sigma) for m in chosen], dim=1)
-
-            return residual, models[0].noise_channel
-        cache = self.__dict__.setdefault("_trunk_cache", {})
-        if device not in cache:  # the trunk is fixed after fit; heads are read every call
-            cache[device] = model_from_numpy(self.base_state_, device)
-        base = cache[device]
-        blocks = self.heads_.shape[1]  # downsample**2 outputs per head
-        weight = torch.from_numpy(self.heads_.reshape(-1, *self.heads_.shape[2:])).to(device)
-        bias = torch.from_numpy(self.head_biases_.reshape(-1)).to(device)
-
-        def residual(batch, sigma, expert=None):
-            rows = slice(None) if expert is None else slice(expert * blocks,
-                                                            (expert + 1) * blocks)
-            out = F.conv2d(base.features(batch, sigma), weight[rows], bias[rows], padding=1)
-            return base.assemble(out, batch.shape)
-
-        return residual, base.noise_channel
-
-    def _ensembled(self, residual):
-        """``residual`` averaged over the 8 flips and rotations when ``self_ensemble``."""
-        if not self.self_ensemble:
-            return residual
-
-        def averaged(batch, sigma, expert=None):
-            total = 0
-            for flip in (False, True):
-                flipped = batch.flip(-1) if flip else batch
-                for turns in range(4):
-                    out = residual(flipped.rot90(turns, (-2, -1)), sigma, expert)
-                    out = out.rot90(-turns, (-2, -1))
-                    total = total + (out.flip(-1) if flip else out)
-            return total / 8
-
-        return averaged
-
     def predict(self, X, gate=None):
         """Denoise the images the region sets come from.
 
@@ -370,40 +252,29 @@ class SparseMoEDenoiser(BaseEstimator):
         import torch
 
         check_is_fitted(self, "heads_")
-        self._check_params()
+        self._validate_params()
         X = check_regions(X)
         device = resolve_device(self.device)
         labels = self._labels(X, gate, seed_offset=1)
-        plain, noise_channel = self._residual_function(device)
-        self._check_noise_scale(noise_channel)
-        residual = self._ensembled(plain)
+        residual, noise_channel = residual_function(self, device)
+        if not noise_channel and any(r.noise_scale != 1 for r in X):
+            raise ValueError("A noise scale other than 1 needs a base network told the noise "
+                             "level (a noise-conditioned base, such as the bundled one); this "
+                             "base is blind: use NoiseScale(scale=1).")
         out = []
         with torch.inference_mode():
             for regions, regions_labels in zip(X, labels):
-                x, scale, sigma = network_input(regions.image, noise_channel)
-                coverage = regions.coverage(regions_labels, self._n_heads)
-                total = coverage.sum(axis=0)
-                weights = np.divide(coverage, total, where=total > 0,
-                                    out=np.full_like(coverage, 1 / self._n_heads))
-
-                def mixed(image, level, function=plain):
-                    """The experts' outputs on ``image``, mixed per pixel."""
-                    batch = torch.from_numpy(image)[None, None].to(device)
-                    residuals = function(batch, level)[0].cpu().numpy()
-                    return image - (weights * residuals).sum(axis=0)
-
-                denoised, level = None, sigma
-                if self.noise_scale == "sure":
-                    factor, denoised = sure_scale(mixed, x, sigma, sure_mask(x, sigma))
-                    level = sigma * factor
-                elif noise_channel:
-                    level = sigma * self.noise_scale
+                x, sigma = regions.normalized()
                 if self.context == "region":
-                    denoised = _denoise_regions(residual, regions, regions_labels, x, level,
-                                                device)
-                elif denoised is None or self.self_ensemble:
-                    denoised = mixed(x, level, residual)
-                out.append(denoised * scale)
+                    denoised = denoise_regions(residual, regions, regions_labels, x, sigma,
+                                               device)
+                else:
+                    coverage = regions.coverage(regions_labels, self._n_heads)
+                    total = coverage.sum(axis=0)
+                    weights = np.divide(coverage, total, where=total > 0,
+                                        out=np.full_like(coverage, 1 / self._n_heads))
+                    denoised = mix_experts(residual, x, sigma, weights, device)
+                out.append(denoised * regions.scale)
         return np.stack(out).astype(np.float32)
 
     def predict_gate(self, X, gate=None):
@@ -418,7 +289,7 @@ class SparseMoEDenoiser(BaseEstimator):
         check_is_fitted(self, "heads_")
         X = check_regions(X)
         labels = self._expert_labels(X, gate, seed_offset=1)
-        return np.stack([r.coverage(lab, self.n_experts_).argmax(axis=0)
+        return np.stack([r.coverage(lab, self.n_experts).argmax(axis=0)
                          for r, lab in zip(X, labels)])
 
     def score(self, X, y):
@@ -428,17 +299,17 @@ class SparseMoEDenoiser(BaseEstimator):
         return float(np.mean(psnr(y, self.predict(X))))
 
 
-def _denoise_regions(residual, regions, labels, x, sigma, device, batch_size=64):
-    """The paper's path: each region denoised alone by its expert, then merged."""
-    import torch
-
-    crops = regions.crops(x).astype(np.float32)
-    denoised = np.empty_like(crops)
-    for expert in np.unique(labels):
-        index = np.flatnonzero(labels == expert)
-        for start in range(0, len(index), batch_size):
-            chunk = index[start:start + batch_size]
-            batch = torch.from_numpy(crops[chunk])[:, None].to(device)
-            own = residual(batch, sigma, int(expert))
-            denoised[chunk] = (batch - own)[:, 0].cpu().numpy()
-    return regions.merge(denoised, image=x)
+def _check_images(X, images, name):
+    """``images`` (a 3-D array, or a sequence of 2-D arrays of different sizes), one per
+    region set of ``X`` and of its image's shape."""
+    if isinstance(images, np.ndarray) and images.dtype != object:
+        images = check_array(images, name, ndim=3)
+    else:  # images of different sizes
+        images = [check_array(image, f"{name}[i]", ndim=2) for image in images]
+    if len(images) != len(X):
+        raise ValueError(f"`X` has {len(X)} images but `{name}` has {len(images)}.")
+    for regions, image in zip(X, images):
+        if regions.image.shape != image.shape:
+            raise ValueError(f"Image of shape {regions.image.shape} in `X` does not match "
+                             f"its image of shape {image.shape} in `{name}`.")
+    return images

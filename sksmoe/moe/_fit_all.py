@@ -5,12 +5,15 @@ import copy
 import numpy as np
 
 from ..nn._checkpoint import state_to_numpy
-from ..nn._normalize import network_input
 
 
-def train_experts(base, X, y, labels, n_experts, *, max_steps, learning_rate, batch_size,
-                  seed, device):
-    """Train a copy of ``base`` per expert on that expert's regions (batch norm frozen).
+#: Adam steps per expert, step size and regions per batch.
+MAX_STEPS, LEARNING_RATE, BATCH_SIZE = 200, 1e-4, 16
+
+
+def train_experts(base, X, y, labels, n_experts, *, seed, device):
+    """Train a copy of ``base`` per expert on that expert's regions (batch norm frozen):
+    :data:`MAX_STEPS` Adam steps of :data:`BATCH_SIZE` regions at :data:`LEARNING_RATE`.
 
     Returns the experts' weights as numpy state dicts.
     """
@@ -18,10 +21,10 @@ def train_experts(base, X, y, labels, n_experts, *, max_steps, learning_rate, ba
 
     crops, residuals, weights, owners, sigmas = [], [], [], [], []
     for regions, clean, region_labels in zip(X, y, labels):
-        x, scale, sigma = network_input(regions.image, base.noise_channel)
+        x, sigma = regions.normalized()
         crops.append(regions.crops(x))
-        sigmas.append(np.full(len(region_labels), np.nan if sigma is None else sigma))
-        residuals.append(regions.crops((regions.image - clean) / scale))
+        sigmas.append(np.full(len(region_labels), sigma))
+        residuals.append(regions.crops((regions.image - clean) / regions.scale))
         weights.append(np.ones_like(crops[-1]) if regions.masks is None else regions.masks)
         owners.append(region_labels)
     crops, residuals = np.concatenate(crops), np.concatenate(residuals)
@@ -33,9 +36,9 @@ def train_experts(base, X, y, labels, n_experts, *, max_steps, learning_rate, ba
         model = copy.deepcopy(base).to(device).eval()  # eval: batch-norm statistics frozen
         index = np.flatnonzero(owners == expert)
         if len(index):
-            optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-            for _ in range(max_steps):
-                pick = index[torch.randint(len(index), (min(batch_size, len(index)),),
+            optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+            for _ in range(MAX_STEPS):
+                pick = index[torch.randint(len(index), (min(BATCH_SIZE, len(index)),),
                                            generator=generator).numpy()]
                 x = torch.from_numpy(crops[pick].astype(np.float32))[:, None].to(device)
                 t = torch.from_numpy(residuals[pick].astype(np.float32))[:, None].to(device)

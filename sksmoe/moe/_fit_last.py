@@ -9,8 +9,6 @@ is the 3x3 neighbourhood of the trunk features: fitting the last layer to the re
 
 import numpy as np
 
-from ..metrics import brain_mask
-from ..nn._normalize import network_input
 
 
 def _sample_pixels(regions, index, n, rng, foreground=None):
@@ -30,11 +28,10 @@ def _sample_pixels(regions, index, n, rng, foreground=None):
 
 
 def solve_last_layers(model, X, y, labels, n_experts, *, context, alpha, pixels_per_region,
-                      rng, foreground_only=False):
+                      rng, foreground=None):
     """Least-squares last layers of ``n_experts`` experts sharing ``model``'s trunk.
 
-    With ``foreground_only`` the pixels are sampled inside :func:`sksmoe.metrics.brain_mask`
-    of each clean image only.
+    With ``foreground`` (a bool mask per image) the pixels are sampled inside it only.
 
     A trunk on pixel-unshuffled sub-images (``model.downsample`` d > 1) has d**2 outputs, one
     per position in a d x d block; each is its own least-squares problem on the pixels at
@@ -62,17 +59,17 @@ def solve_last_layers(model, X, y, labels, n_experts, *, context, alpha, pixels_
                 (rows % d) * d + cols % d)
 
     with torch.inference_mode():
-        for regions, clean, region_labels in zip(X, y, labels):
-            x, scale, sigma = network_input(regions.image, model.noise_channel)
-            target = ((regions.image - clean) / scale).astype(np.float32)
-            foreground = brain_mask(clean) if foreground_only else None
+        for image_index, (regions, clean, region_labels) in enumerate(zip(X, y, labels)):
+            x, sigma = regions.normalized()
+            target = ((regions.image - clean) / regions.scale).astype(np.float32)
+            inside = None if foreground is None else foreground[image_index]
             phis, targets, keys = [], [], []
             if context == "image":
                 features = model.features(torch.from_numpy(x)[None, None].to(device), sigma)
                 columns = F.unfold(features, 3, padding=1)[0].cpu().numpy()  # (dim-1, h*w)
                 for index, (r0, c0, _, _) in enumerate(regions.boxes):
                     flat, box_w = _sample_pixels(regions, index, pixels_per_region, rng,
-                                                 foreground)
+                                                 inside)
                     rows, cols = r0 + flat // box_w, c0 + flat % box_w
                     phi, block = sample(columns, features.shape[3],
                                         rows * x.shape[1] + cols, x.shape[1])
@@ -89,7 +86,7 @@ def solve_last_layers(model, X, y, labels, n_experts, *, context, alpha, pixels_
                     for offset, cols in enumerate(columns):
                         index = start + offset
                         flat, box_w = _sample_pixels(regions, index, pixels_per_region, rng,
-                                                     foreground)
+                                                     inside)
                         phi, block = sample(cols, features.shape[3], flat, box_w)
                         phis.append(phi)
                         targets.append(target_crops[index].ravel()[flat])

@@ -23,12 +23,10 @@ def nearest_center(embedding, centers):
 def position_labels(regions, n_experts):
     """HydraNet-style gate: the left-to-right band of the head each region's centre is in.
 
-    The head's horizontal extent comes from :func:`sksmoe.metrics.brain_mask` of the
-    image and is cut into ``n_experts`` equal bands (3: left, middle, right thirds).
+    The head's horizontal extent comes from the image's foreground (``regions.foreground``)
+    and is cut into ``n_experts`` equal bands (3: left, middle, right thirds).
     """
-    from ..metrics import brain_mask
-
-    columns = np.flatnonzero(brain_mask(regions.image).any(axis=0))
+    columns = np.flatnonzero(regions.foreground.any(axis=0))
     left, right = (columns[0], columns[-1] + 1) if len(columns) else (0, regions.image.shape[1])
     centres = (regions.boxes[:, 1] + regions.boxes[:, 3]) / 2
     bands = np.floor(n_experts * (centres - left) / max(right - left, 1)).astype(int)

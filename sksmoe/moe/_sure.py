@@ -11,10 +11,10 @@ MIN_PIXELS = 500
 BRIGHT_SIGMAS = 3
 
 
-def sure_mask(x, sigma):
+def sure_mask(x, sigma, foreground):
     """Head pixels of the noisy ``x`` where Rician noise is close to the Gaussian noise SURE
-    assumes: inside :func:`~sksmoe.metrics.brain_mask`, with a local mean (Gaussian of 2
-    pixels) above :data:`BRIGHT_SIGMAS` times ``sigma``.
+    assumes: inside ``foreground`` (the head), with a local mean (Gaussian of 2 pixels)
+    above :data:`BRIGHT_SIGMAS` times ``sigma``.
 
     Darker pixels (CSF, bone, at high noise) carry a narrower, biased noise that makes SURE
     pick too low a scale: on the bundled model's validation slices, SURE over the whole head
@@ -23,14 +23,13 @@ def sure_mask(x, sigma):
     """
     from scipy import ndimage
 
-    from ..metrics import brain_mask
-
-    return brain_mask(x) & (ndimage.gaussian_filter(x, 2) > BRIGHT_SIGMAS * sigma)
+    return foreground & (ndimage.gaussian_filter(x, 2) > BRIGHT_SIGMAS * sigma)
 
 
 def sure(denoise, x, sigma, mask, probe):
-    """Monte-Carlo SURE of ``denoise(x)``: its mean squared error inside ``mask`` against the
-    noise-free image, estimated from the noisy ``x`` alone (Ramani et al. 2008).
+    """Monte-Carlo SURE of ``denoise(None)``, the denoised ``x``: its mean squared error
+    inside ``mask`` against the noise-free image, estimated from the noisy ``x`` alone
+    (Ramani et al. 2008); ``denoise(offset)`` denoises ``x + offset``.
 
     For ``x = clean + noise`` with Gaussian noise of std ``sigma`` (Rician noise is close to
     that inside the head), ``||f(x) - x||^2 - n sigma^2 + 2 sigma^2 div f(x)`` is an unbiased
@@ -41,18 +40,19 @@ def sure(denoise, x, sigma, mask, probe):
     -------
     risk : float
     denoised : ndarray
-        ``denoise(x)``.
+        ``denoise(None)``.
     """
-    denoised = denoise(x)
+    denoised = denoise(None)
     eps = max(sigma / 10, 1e-4)
-    divergence = float((probe * (denoise(x + eps * probe) - denoised)).sum()) / eps
+    divergence = float((probe * (denoise(eps * probe) - denoised)).sum()) / eps
     n = int(mask.sum())
     residual = float(((denoised - x)[mask].astype(np.float64) ** 2).sum())
     return (residual - n * sigma**2 + 2 * sigma**2 * divergence) / n, denoised
 
 
 def sure_scale(denoise, x, sigma, mask, scales=SURE_SCALES, seed=0):
-    """The scale of ``sigma`` at which ``denoise(x, sigma * scale)`` has the lowest SURE.
+    """The scale of ``sigma`` at which ``denoise(offset, scale)``, ``x + offset`` denoised
+    as if its noise level were ``sigma * scale``, has the lowest SURE at ``offset=None``.
 
     ``scales`` are tried in turn and the walk stops at the first one whose risk is higher
     than the last (the risk of these denoisers falls, then rises, as the scale drops).
@@ -61,7 +61,7 @@ def sure_scale(denoise, x, sigma, mask, scales=SURE_SCALES, seed=0):
     -------
     scale : float
     denoised : ndarray or None
-        ``denoise(x, sigma * scale)``; None when the mask has fewer than
+        ``denoise(None, scale)``; None when the mask has fewer than
         :data:`MIN_PIXELS` pixels or ``sigma`` is 0 (``scale`` is then 1).
     """
     if mask.sum() < MIN_PIXELS or sigma <= 0:
@@ -69,8 +69,7 @@ def sure_scale(denoise, x, sigma, mask, scales=SURE_SCALES, seed=0):
     probe = (np.random.default_rng(seed).standard_normal(x.shape) * mask).astype(x.dtype)
     best = (np.inf, 1.0, None)
     for scale in scales:
-        risk, denoised = sure(lambda image: denoise(image, sigma * scale), x, sigma, mask,
-                              probe)
+        risk, denoised = sure(lambda offset: denoise(offset, scale), x, sigma, mask, probe)
         if risk >= best[0]:
             break
         best = (risk, scale, denoised)

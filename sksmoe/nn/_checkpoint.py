@@ -17,16 +17,19 @@ BUNDLED_BASE = (Path(__file__).resolve().parent.parent / "pretrained"
 
 def load_base(path):
     """Load a base denoiser, a DnCNN, sksmoe's U-Net or a Stack of them, from ``path``
-    (.safetensors, or a torch .pt/.pth/.ckpt state dict).
+    (.safetensors, or a torch .pt/.pth/.ckpt state dict), or the bundled one (``"bundled"``).
 
     Torch files are read with ``weights_only=True``; a dict holding the state dict under
     ``"state_dict"``, ``"model"`` or ``"params"`` is accepted too.
     """
     import torch
 
-    path = Path(path)
+    bundled = isinstance(path, str) and path == "bundled"
+    path = BUNDLED_BASE if bundled else Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Base denoiser checkpoint not found: '{path}'.")
+        raise FileNotFoundError(
+            f"The bundled base network is missing: '{path}'. Reinstall sksmoe or pass a "
+            "checkpoint path." if bundled else f"Base denoiser checkpoint not found: '{path}'.")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file

@@ -7,26 +7,43 @@ import numpy as np
 from ..utils._validation import check_array
 
 HERE = Path(__file__).resolve().parent
-#: The SMoE Patch pipeline used by default (CLI, demo).
+#: The fitted SMoE Patch pipeline (CLI, demo), ``PatchDecomposer -> EmbeddingPCA ->
+#: SparseMoEDenoiser``; the presets below wrap it.
 BUNDLED_MODEL = HERE / "smoe_patch.safetensors"
+#: The bundled model's named presets: the test-time wrappers around its fitted pipeline.
+PRESETS = ("quality", "fast")
 
 
-def load_pretrained(path=None):
-    """Load the bundled SMoE pipeline (or a model saved with :func:`sksmoe.save`).
+def with_preset(pipeline, preset="quality"):
+    """``pipeline`` as the named ``preset``: ``"quality"`` (the default) averages over the 8 flips
+    and turns and chooses the noise scale by SURE, ``"fast"`` is one pass."""
+    from ..moe import NoiseScale, SelfEnsemble
+
+    if preset not in PRESETS:
+        raise ValueError(f"`preset` must be one of {PRESETS}, got {preset!r}.")
+    return NoiseScale(SelfEnsemble(pipeline), scale="sure") if preset == "quality" else pipeline
+
+
+def load_pretrained(path=None, *, preset="quality"):
+    """Load the bundled model as a named preset, or a model saved with :func:`sksmoe.save`.
 
     Parameters
     ----------
     path : str or Path, optional
-        Model file; the bundled SMoE Patch model if None.
+        Model file, loaded as saved; the bundled SMoE Patch model if None.
+    preset : {"quality", "fast"}, default="quality"
+        Preset of the bundled model (see :func:`with_preset`); ignored with ``path``.
 
     Returns
     -------
-    sklearn.pipeline.Pipeline
-        Fitted ``PatchDecomposer -> EmbeddingPCA -> SparseMoEDenoiser``.
+    estimator
+        Fitted; ``predict(images)`` denoises a stack of slices.
     """
     from .._persistence import load
 
-    return load(BUNDLED_MODEL if path is None else path)
+    if path is not None:
+        return load(path)
+    return with_preset(load(BUNDLED_MODEL), preset)
 
 
 def denoise(images, model=None, *, batch_size=8, progress=False):

@@ -3,6 +3,7 @@
 import numbers
 
 import numpy as np
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 
 def check_array(x, name, *, ndim=None, allow_empty=False, dtype=np.floating):
@@ -59,11 +60,12 @@ def check_same_shape(a, b, name_a, name_b):
         )
 
 
-def check_positive_int(value, name):
-    """Return ``value`` if it is an int >= 1 (bool excluded), else raise ``ValueError``."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
-    return int(value)
+#: Declarative parameter constraints (scikit-learn's ``_parameter_constraints`` vocabulary):
+#: every estimator lists its parameters with these and ``fit`` calls ``_validate_params``.
+POSITIVE_INT = [Interval(numbers.Integral, 1, None, closed="left")]
+NON_NEGATIVE = [Interval(numbers.Real, 0, None, closed="left")]
+DEVICE = [StrOptions({"auto", "cpu", "cuda"}), str]
+MEMORY = [None, str, HasMethods(["cache"])]
 
 
 def check_non_negative(value, name):

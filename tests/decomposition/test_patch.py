@@ -19,7 +19,7 @@ def test_patch_starts_cover_the_axis(length, patch, stride):
 def test_merge_of_decomposition_is_exact(h, w, patch, stride, seed):
     assume(stride <= patch)
     image = np.random.default_rng(seed).random((1, h, w)).astype(np.float32)
-    regions = PatchDecomposer(patch, stride).fit_transform(image)[0]
+    regions = PatchDecomposer(patch_size=patch, stride=stride).fit_transform(image)[0]
     np.testing.assert_array_equal(regions.merge(regions.crops()), image[0])
     labels = np.random.default_rng(seed).integers(3, size=len(regions))
     coverage = regions.coverage(labels, 3)
@@ -30,7 +30,7 @@ def test_merge_of_decomposition_is_exact(h, w, patch, stride, seed):
 
 def test_one_region_set_per_image_non_square():
     X = np.zeros((3, 100, 61))
-    regions = PatchDecomposer(48, 20).fit_transform(X)
+    regions = PatchDecomposer(patch_size=48, stride=20).fit_transform(X)
     assert regions.shape == (3,) and regions.dtype == object
     assert len(regions[0]) == len(patch_starts(100, 48, 20)) * len(patch_starts(61, 48, 20))
     assert regions[0].crops().shape == (len(regions[0]), 48, 48)

@@ -50,7 +50,7 @@ def _check_pairs(regions, image):
 def test_tiny_sam_regions_and_inverses_reconstruct_each_patch(tiny_sam, seed, backend, prompt,
                                                               patch):
     image = np.random.default_rng(seed).random((1, 40, 52)).astype(np.float32)
-    regions = SAMDecomposer(backend, patch_size=patch, stride=patch // 2, min_area=4,
+    regions = SAMDecomposer(backend=backend, patch_size=patch, stride=patch // 2, min_area=4,
                             checkpoint=tiny_sam, prompt=prompt, points_per_side=2,
                             device="cpu").fit_transform(image)[0]
     _check_pairs(regions, image[0])
@@ -58,7 +58,7 @@ def test_tiny_sam_regions_and_inverses_reconstruct_each_patch(tiny_sam, seed, ba
 
 def test_tiny_sam_masks_split_patches_and_merge_exactly(tiny_sam, tiny_base, small_data):
     X, y = small_data["X"][:2], small_data["y"][:2]
-    decomposer = SAMDecomposer("sam", patch_size=32, stride=16, checkpoint=tiny_sam,
+    decomposer = SAMDecomposer(backend="sam", patch_size=32, stride=16, checkpoint=tiny_sam,
                                min_area=4, device="cpu")
     regions = decomposer.fit_transform(X)
     assert all(len(r) > len(np.unique(r.boxes, axis=0)) for r in regions)
@@ -72,7 +72,7 @@ def test_tiny_sam_masks_split_patches_and_merge_exactly(tiny_sam, tiny_base, sma
 
 def test_masks_are_cached_on_disk(tiny_sam, tmp_path, monkeypatch):
     X = np.random.default_rng(0).random((2, 40, 40))
-    decomposer = SAMDecomposer("medsam", patch_size=16, stride=8, checkpoint=tiny_sam,
+    decomposer = SAMDecomposer(backend="medsam", patch_size=16, stride=8, checkpoint=tiny_sam,
                                memory=str(tmp_path), device="cpu")
     first = decomposer.fit_transform(X)
 
@@ -90,13 +90,13 @@ def test_checkpoint_errors_name_the_file_and_model(tiny_base, tmp_path):
     pytest.importorskip("segment_anything")
     X = np.zeros((1, 48, 48))
     with pytest.raises(ValueError, match="needs `checkpoint`"):
-        SAMDecomposer("sam").fit_transform(X)
+        SAMDecomposer(backend="sam").fit_transform(X)
     with pytest.raises(FileNotFoundError, match="missing.pth.*MedSAM"):
-        SAMDecomposer("medsam", checkpoint=tmp_path / "missing.pth").fit_transform(X)
+        SAMDecomposer(backend="medsam", checkpoint=tmp_path / "missing.pth").fit_transform(X)
     with pytest.raises(ValueError, match="tiny_dncnn.*is not a SAM state dict"):
-        SAMDecomposer("sam", checkpoint=tiny_base).fit_transform(X)
+        SAMDecomposer(backend="sam", checkpoint=tiny_base).fit_transform(X)
     with pytest.raises(ValueError, match="prompt"):
-        SAMDecomposer("sam", prompt="points").fit_transform(X)
+        SAMDecomposer(backend="sam", prompt="points").fit_transform(X)
 
 
 def test_missing_package_names_the_extra(monkeypatch):
@@ -149,7 +149,7 @@ def test_real_weights_split_brain_patches(backend, mni_crop):
     if backend == "mobilesam" and not (_sam.cache_dir() / "mobile_sam.pt").is_file():
         pytest.skip(f"no mobile_sam.pt in {_sam.cache_dir()}: run "
                     "`sksmoe fetch-weights mobile_sam`")
-    decomposer = SAMDecomposer(backend, patch_size=48, stride=24, device="cpu")
+    decomposer = SAMDecomposer(backend=backend, patch_size=48, stride=24, device="cpu")
     regions = decomposer.fit_transform(mni_crop)[0]
     _check_pairs(regions, mni_crop[0])
     per_patch = np.unique(regions.boxes, axis=0, return_counts=True)[1]

@@ -7,7 +7,7 @@ from sksmoe.embedding import EmbeddingPCA
 
 @pytest.fixture(scope="module")
 def regions(small_data):
-    return PatchDecomposer(32, 16).fit_transform(small_data["X"][:2])
+    return PatchDecomposer(patch_size=32, stride=16).fit_transform(small_data["X"][:2])
 
 
 def test_embedding_shapes_and_determinism(regions):

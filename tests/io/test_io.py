@@ -1,4 +1,5 @@
 import gzip
+import os
 import shutil
 
 import nibabel as nib
@@ -109,6 +110,44 @@ def test_failed_write_leaves_original_and_no_temporary_file(tmp_path, monkeypatc
         write_image(path, np.ones((3, 3, 3)), overwrite=True)
     assert path.read_bytes() == original
     assert [p.name for p in tmp_path.iterdir()] == ["a.nii.gz"]
+
+
+def test_temporary_files_escape_suffix_globs_and_stale_ones_are_removed(tmp_path,
+                                                                         monkeypatch):
+    import subprocess
+
+    path = tmp_path / "a.nii.gz"
+    seen = []
+
+    def save_and_look(img, filename):
+        seen.append(sorted(p.name for p in tmp_path.glob("*.nii.gz")))
+        nib.Nifti1Image.to_filename(img, filename)
+
+    monkeypatch.setattr(nib, "save", save_and_look)
+    write_image(path, np.zeros((3, 3, 3)))
+    assert seen == [[]]  # while writing, a *.nii.gz glob finds nothing
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a process that no longer exists: its temporaries are stale
+    stale = tmp_path / f".a.nii.gz.sksmoe-tmp-{dead.pid}-0000"
+    stale.mkdir()
+    (stale / "a.nii.gz").write_bytes(b"half a file")
+    live = tmp_path / f".a.nii.gz.sksmoe-tmp-{os.getpid()}-0000"  # a write in progress
+    live.mkdir()
+    write_image(path, np.ones((3, 3, 3)), overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "a.nii.gz"]
+
+
+def test_unwritable_output_folder_is_refused(tmp_path):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        with pytest.raises(PermissionError, match="not writable"):
+            write_image(folder / "a.nii.gz", np.zeros((3, 3, 3)))
+    finally:
+        folder.chmod(0o755)
 
 
 def test_failed_series_write_leaves_original_folder(tmp_path, monkeypatch):

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from sksmoe.metrics import brain_mask
 from sksmoe.moe._sure import MIN_PIXELS, SURE_SCALES, sure, sure_mask, sure_scale
 
 
@@ -19,6 +20,11 @@ def _blur(image, level):
     return ndimage.gaussian_filter(image, 20 * level)
 
 
+def _moved(denoise, x):
+    """``denoise`` as SURE calls it: on ``x`` plus an offset (None: no offset)."""
+    return lambda offset, *args: denoise(x if offset is None else x + offset, *args)
+
+
 @pytest.mark.parametrize("sigma", [0.02, 0.05])
 def test_sure_estimates_the_squared_error_against_the_clean_image(sigma):
     clean, mask = _textured_image()
@@ -26,12 +32,12 @@ def test_sure_estimates_the_squared_error_against_the_clean_image(sigma):
         np.float32)
     probe = (np.random.default_rng(2).standard_normal(clean.shape) * mask).astype(np.float32)
     for width in (0.5, 1.0, 2.0):
-        risk, denoised = sure(lambda x: ndimage.gaussian_filter(x, width), noisy, sigma, mask,
-                              probe)
+        risk, denoised = sure(_moved(lambda x: ndimage.gaussian_filter(x, width), noisy),
+                              noisy, sigma, mask, probe)
         true_mse = float(((denoised - clean)[mask] ** 2).mean())
         assert risk == pytest.approx(true_mse, rel=0.15)
     # the identity's risk is sigma^2 exactly in expectation, and its output is the input
-    risk, denoised = sure(lambda x: x, noisy, sigma, mask, probe)
+    risk, denoised = sure(_moved(lambda x: x, noisy), noisy, sigma, mask, probe)
     assert risk == pytest.approx(sigma**2, rel=0.1)
     np.testing.assert_array_equal(denoised, noisy)
 
@@ -41,7 +47,8 @@ def test_sure_scale_picks_a_scale_about_as_good_as_the_clean_image_would():
     sigma = 0.03
     noisy = clean + sigma * np.random.default_rng(3).standard_normal(clean.shape).astype(
         np.float32)
-    scale, denoised = sure_scale(_blur, noisy, sigma, mask)
+    scale, denoised = sure_scale(_moved(lambda x, s: _blur(x, sigma * s), noisy), noisy,
+                                 sigma, mask)
     np.testing.assert_array_equal(denoised, _blur(noisy, sigma * scale))
     errors = {s: float(((_blur(noisy, sigma * s) - clean)[mask] ** 2).mean())
               for s in SURE_SCALES}
@@ -53,11 +60,12 @@ def test_sure_scale_picks_a_scale_about_as_good_as_the_clean_image_would():
 
 def test_sure_scale_keeps_the_scale_without_noise_or_head():
     clean, mask = _textured_image()
-    assert sure_scale(_blur, clean, 0.0, mask) == (1.0, None)
+    blur = _moved(_blur, clean)
+    assert sure_scale(blur, clean, 0.0, mask) == (1.0, None)
     small = np.zeros_like(mask)
     small[:10, :10] = True
     assert small.sum() < MIN_PIXELS
-    assert sure_scale(_blur, clean, 0.03, small) == (1.0, None)
+    assert sure_scale(blur, clean, 0.03, small) == (1.0, None)
 
 
 def test_sure_mask_leaves_out_dark_pixels_where_rician_noise_is_not_gaussian():
@@ -70,11 +78,11 @@ def test_sure_mask_leaves_out_dark_pixels_where_rician_noise_is_not_gaussian():
     rng = np.random.default_rng(5)
     noisy = np.hypot(clean + sigma * rng.standard_normal(clean.shape),
                      sigma * rng.standard_normal(clean.shape)).astype(np.float32)
-    mask = sure_mask(noisy, sigma)
+    mask = sure_mask(noisy, sigma, brain_mask(noisy))
     inner_core = (yy - 48) ** 2 + (xx - 48) ** 2 < 10**2
     assert not (mask & inner_core).any()
     assert not (mask & ~ndimage.binary_dilation(head, iterations=3)).any()
     bright = ndimage.binary_erosion(head & ~core & (clean > 5 * sigma), iterations=3)
     assert mask[bright].mean() > 0.95
     # at a low noise level the dark core is bright enough in sigmas to stay
-    assert sure_mask(clean + 0.002, 0.002)[inner_core].all()
+    assert sure_mask(clean + 0.002, 0.002, brain_mask(clean + 0.002))[inner_core].all()
