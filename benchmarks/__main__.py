@@ -27,7 +27,6 @@ TABLES = {
     "noise_draws": "The bundled model's lead over BM3D on Colin27 at 1% over six noise draws",
     "learning_curves": "Base-DnCNN trainings: validation PSNR against CPU-hours, BM3D line",
     "noise_estimation": "Error of the noise-level estimators",
-    "embedding_choice": "Which embedding / gate feeds the experts best (validation)",
 }
 
 

@@ -15,6 +15,8 @@ RESULTS = Path(__file__).parent / "results"
 CACHE = Path(__file__).parent.parent / "outputs" / "benchmark_cache"
 TEST_LEVELS = (1, 3, 5, 7, 9)
 SEEN_LEVELS = (1, 3, 5)
+#: The pretrained-model issue's target: BM3D (true sigma) + this many dB, per noise level.
+TARGET = {"1": 1.0, "3": 1.0, "5": 1.0, "7": 0.5, "9": 0.5}
 PACKAGES = ("sksmoe", "numpy", "scipy", "torch", "torchvision", "scikit-learn", "scikit-image",
             "dipy", "bm3d", "antspyx")
 
@@ -156,6 +158,12 @@ def table(rows, levels, metric="brain", extra=("s/slice",)):
         extras = [_format(row.get(column)) for column in extra]
         lines.append(f"| {name} | " + " | ".join(cells + extras) + " |")
     return "\n".join(lines)
+
+
+def markdown_table(header, rows):
+    """A markdown table of string cells: ``header`` and ``rows`` are lists of strings."""
+    return "\n".join(["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+                     + ["| " + " | ".join(row) + " |" for row in rows])
 
 
 def _format(value):

@@ -139,7 +139,8 @@ def decomposers():
     """The decompositions compared: patches and segmented regions."""
     from sksmoe import PatchDecomposer, SAMDecomposer
 
-    return {"Patch": PatchDecomposer(), "Segment (classical, multi-Otsu)": SAMDecomposer("otsu")}
+    return {"Patch": PatchDecomposer(),
+            "Segment (classical, multi-Otsu)": SAMDecomposer(backend="otsu")}
 
 
 def _code_and_base_digest():

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import RESULTS, is_quick, figure_path, write_results
+from ._common import (RESULTS, TARGET as MARGIN, figure_path, is_quick, markdown_table,
+                      write_results)
 
 LOGS = (RESULTS / "learning_curves", Path(__file__).parent / "training_runs")
-MARGIN = {"1": 1.0, "3": 1.0, "5": 1.0, "7": 0.5, "9": 0.5}
 
 
 def read_logs():
@@ -95,15 +95,21 @@ def plot(path, runs, bm3d):
     return path
 
 
-def table(columns, rows):
-    """Markdown table: ``rows`` are (leading cells, PSNR per level) under ``columns`` and the
-    levels of :data:`MARGIN`; a level missing from a row shows as "-"."""
-    lines = ["| " + " | ".join(columns + [f"{lv}%" for lv in MARGIN]) + " |",
-             "|---" * (len(columns) + len(MARGIN)) + "|"]
-    for cells, scores in rows:
-        lines.append("| " + " | ".join([str(c) for c in cells] + [
-            f"{scores[lv]:.2f}" if lv in scores else "-" for lv in MARGIN]) + " |")
-    return lines
+def tables(data):
+    """The two tables of ``data`` (what :func:`main` measures, or its JSON), each as (header,
+    rows of strings): validation PSNR at the last logged step of each run, and b=0 PSNR of
+    each checkpoint; a level missing from a row shows as "-"."""
+    def row(cells, scores):
+        return [str(c) for c in cells] + [f"{scores[lv]:.2f}" if lv in scores else "-"
+                                          for lv in MARGIN]
+
+    levels = [f"{lv}%" for lv in MARGIN]
+    validation = [row(["BM3D (true sigma)", "", ""], data["bm3d"])] + [
+        row([name, e[-1]["step"], f"{e[-1]['cpu_hours']:.2f}"], e[-1]["val_brain_psnr"])
+        for name, e in data["runs"].items()]
+    real = [row(["BM3D (true sigma)", ""], data["bm3d_real"])] + [
+        row([name, step], scores) for name, (step, scores) in data["real"].items()]
+    return (["run", "step", "CPU-hours"] + levels, validation), (["run", "step"] + levels, real)
 
 
 def main(argv=None):
@@ -117,18 +123,15 @@ def main(argv=None):
              "Validation brain-mask PSNR (dB; T1 + T2 validation slices, RF 20%) at the last "
              "logged step of each run, against BM3D with the true sigma on the same images. "
              "CPU-hours: hours of a dedicated 2-core machine.", ""]
-    lines += table(["run", "step", "CPU-hours"], [(["BM3D (true sigma)", "", ""], bm3d)] + [
-        ([name, e[-1]["step"], f"{e[-1]['cpu_hours']:.2f}"], e[-1]["val_brain_psnr"])
-        for name, e in runs.items()])
-    lines += ["", "Real dipy b=0 slices (`sksmoe.training.real_validation_set`), brain-mask "
+    data = {"bm3d": bm3d, "bm3d_real": bm3d_real, "runs": runs, "real": real}
+    validation, b0 = tables(data)
+    lines += [markdown_table(*validation), "",
+              "Real dipy b=0 slices (`sksmoe.training.real_validation_set`), brain-mask "
               "PSNR (dB): the checkpoint of every run in `benchmarks/training_runs/`, "
-              "evaluated now, and the bundled base:", ""]
-    lines += table(["run", "step"], [(["BM3D (true sigma)", ""], bm3d_real)] + [
-        ([name, step], scores) for name, (step, scores) in real.items()])
+              "evaluated now, and the bundled base:", "", markdown_table(*b0)]
     path = plot(figure_path("learning_curves", quick), runs, bm3d)
     lines += ["", f"![learning curves]({path.name})"]
-    write_results("learning_curves", "\n".join(lines),
-                  {"bm3d": bm3d, "bm3d_real": bm3d_real, "runs": runs, "real": real}, quick)
+    write_results("learning_curves", "\n".join(lines), data, quick)
     return 0
 
 

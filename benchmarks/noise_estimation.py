@@ -28,19 +28,23 @@ def main(argv=None):
     from ._common import is_quick, write_results
 
     quick = is_quick(argv, __doc__)
-    lines = [
-        "Relative error of estimate_sigma, percent: mean signed / worst absolute.",
-        "BrainWeb-style MNI152 test split (16 axial slices x RF 0/20/40%, 48 images a level);",
-        "dipy-t1: the real slice with noise added (1 image a level).",
-        "",
-        "| data, method | " + " | ".join(f"{p}%" for p in LEVELS) + " | ms/image |",
-        "|---" * (len(LEVELS) + 2) + "|",
-    ]
     modalities = ("MNI-T1",) if quick else ("T1", "T2", "PD", "MNI-T1")
     sources = [(modality, make_brainweb_dataset(modality, noise_levels=LEVELS,
                                                 slice_step=8 if quick else 1).test)
                for modality in modalities]
     sources.append(("dipy-t1", make_real_dataset("dipy-t1", LEVELS)))
+    test, real = sources[0][1].meta, sources[-1][1].meta
+    lines = [
+        "Relative error of estimate_sigma, percent: mean signed / worst absolute.",
+        f"BrainWeb-style MNI152 test split ({test.slice_index.nunique()} axial slices x RF "
+        + "/".join(f"{rf:g}" for rf in sorted(test.rf_percent.unique()))
+        + f"%, {(test.noise_percent == LEVELS[0]).sum()} images a level);",
+        "dipy-t1: the real slice with noise added "
+        f"({(real.noise_percent == LEVELS[0]).sum()} image a level).",
+        "",
+        "| data, method | " + " | ".join(f"{p}%" for p in LEVELS) + " | ms/image |",
+        "|---" * (len(LEVELS) + 2) + "|",
+    ]
     results = {}
     for name, data in sources:
         for method in ("auto", "wavelet"):

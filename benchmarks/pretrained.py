@@ -19,7 +19,6 @@ Brain-mask PSNR (mean ± std over slices) / SSIM (mean). Writes
 ``outputs/benchmark_cache/bm3d`` by input, so a rerun for a new bundled model skips them.
 """
 
-import copy
 import json
 import time
 
@@ -69,13 +68,15 @@ def main(argv=None):
     from sklearn.utils import Bunch
 
     from sksmoe.datasets import make_brainweb_dataset, make_real_dataset
-    from sksmoe.pretrained import HERE, load_pretrained
+    from sksmoe.metrics import brain_mask
+    from sksmoe.moe import SelfEnsemble
+    from sksmoe.pretrained import HERE, load_pretrained, with_preset
     from sksmoe.training import decompose, smoe_training_groups
     from sksmoe.utils._optional import optional_import
 
     quick = is_quick(argv, __doc__)
     optional_import("bm3d", "bench")  # before the minutes of refits below
-    model = load_pretrained()
+    model = load_pretrained(preset="fast")  # the fitted pipeline; presets wrap it below
     card = json.loads((HERE / "smoe_patch.json").read_text())
     # the k=1 counterpart and the untuned base, on the bundled model's features
     train_levels = card.get("noise_levels", [0, 1, 3, 5])
@@ -85,19 +86,14 @@ def main(argv=None):
                                   card.get("real_slice_step", 2), card["seed"])
     if quick:
         groups = [Bunch(noisy=group.noisy[:4], clean=group.clean[:4]) for group in groups]
-    features = model[:-1]
+    features, bundled = model[:-1], model[-1]
     X, y = decompose(features, groups)  # once for every refit below
-    bundled = model[-1]
-    one_pass = {"self_ensemble": False, "noise_scale": 1.0}  # `sksmoe denoise --fast`
-    k1 = clone(bundled).set_params(n_experts=1, base="bundled").fit(X, y)
-    untuned = clone(bundled).set_params(n_experts=1, noise_bands=1, fine_tune="none",
-                                        base="bundled", **one_pass).fit(X[:1], y[:1])
-    paper = clone(bundled).set_params(noise_bands=1, base="bundled", **one_pass).fit(X, y)
-    plain = copy.deepcopy(bundled).set_params(**one_pass)
-    whole = None
-    if bundled.foreground_only:
-        whole = clone(bundled).set_params(foreground_only=False, base="bundled",
-                                          **one_pass).fit(X, y)
+    head = [brain_mask(clean) for clean in y]  # the bundled model's last layers saw only this
+    k1 = clone(bundled).set_params(n_experts=1).fit(X, y, foreground=head)
+    untuned = clone(bundled).set_params(n_experts=1, noise_bands=1, fine_tune="none").fit(
+        X[:1], y[:1])
+    paper = clone(bundled).set_params(noise_bands=1).fit(X, y, foreground=head)
+    whole = clone(bundled).fit(X, y)
 
     def test_split(contrast, slice_step, levels=TEST_LEVELS):
         return make_brainweb_dataset(contrast, rf_levels=(20,), test_noise_levels=levels,
@@ -117,25 +113,22 @@ def main(argv=None):
         "BrainWeb-style test split (PD, RF 20%, every other slice)": (
             test_split("PD", 2), False),
         "BrainWeb-style test split (MNI-T1, RF 20%, every other slice) at the ends of the "
-        "0-15% range (at 0% the clean slice goes in: BM3D is left out and its row is the "
-        "input, inf)": (test_split("MNI-T1", 2, EXTREMES), False),
+        f"{EXTREMES[0]}-{EXTREMES[-1]}% range (at {EXTREMES[0]}% the clean slice goes in: "
+        "BM3D is left out and its row is the input, inf)": (
+            test_split("MNI-T1", 2, EXTREMES), False),
     }
-    k, bands = bundled.n_experts_, bundled.noise_bands
-    ensembled = ", self-ensemble" if bundled.self_ensemble else ""
-    scaled = ", SURE noise scale" if bundled.noise_scale == "sure" else ""
-    bundled_label = f"SMoE k={k}, {bands} noise bands{ensembled}{scaled} (bundled)"
+    k, bands = bundled.n_experts, bundled.noise_bands
+    bundled_label = f"SMoE k={k}, {bands} noise bands, self-ensemble, SURE noise scale (bundled)"
     every_denoiser = {"base network, untuned": untuned,
                       f"SMoE k={k}, no noise bands (the paper's SMoE)": paper,
-                      f"SMoE k=1, {bands} noise bands{ensembled}{scaled}": k1}
-    if whole is not None:
-        every_denoiser[f"SMoE k={k}, {bands} noise bands, fitted on the whole slice, "
-                       "one pass"] = whole
-    if bundled.self_ensemble or scaled:
-        every_denoiser[f"SMoE k={k}, {bands} noise bands, one pass (--fast)"] = plain
-    if bundled.self_ensemble and scaled:
-        every_denoiser[f"SMoE k={k}, {bands} noise bands, self-ensemble, noise scale 1"] = (
-            copy.deepcopy(bundled).set_params(noise_scale=1.0))
-    every_denoiser[bundled_label] = bundled
+                      f"SMoE k=1, {bands} noise bands, self-ensemble, SURE noise scale":
+                          with_preset(k1),
+                      f"SMoE k={k}, {bands} noise bands, fitted on the whole slice, one pass":
+                          whole,
+                      f"SMoE k={k}, {bands} noise bands, one pass (--fast)": bundled,
+                      f"SMoE k={k}, {bands} noise bands, self-ensemble, noise scale 1":
+                          SelfEnsemble(bundled),
+                      bundled_label: with_preset(bundled)}
     results, sections = {}, []
     for name, (data, every_row) in sets.items():
         levels = sorted(set(data.meta.noise_percent))
@@ -144,7 +137,8 @@ def main(argv=None):
         regions = features.transform(data.noisy)
         outputs = {"noisy": (data.noisy, 0.0)}
         outputs[BM3D_LABEL] = cached_bm3d(data.noisy, data.meta.sigma.to_numpy())
-        denoisers = every_denoiser if every_row else {bundled_label: bundled}
+        denoisers = every_denoiser if every_row else {bundled_label: every_denoiser[
+            bundled_label]}
         for label, denoiser in denoisers.items():
             start = time.perf_counter()
             outputs[label] = (denoiser.predict(regions), time.perf_counter() - start)

@@ -14,15 +14,14 @@ split, a minute or two).
 """
 
 import argparse
-import json
 import os
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).parent / "results"
+from ._common import write_results
+
 LEVELS = (1, 3, 5)
 KS = (1, 2, 4)
 
@@ -31,9 +30,9 @@ def _decomposers(memory):
     from sksmoe import PatchDecomposer, SAMDecomposer
 
     return {
-        "SMoE Segment (MobileSAM)": SAMDecomposer("mobilesam", memory=memory),
-        "SMoE Segment (LiteMedSAM)": SAMDecomposer("litemedsam", memory=memory),
-        "SMoE Segment (otsu)": SAMDecomposer("otsu", memory=memory),
+        "SMoE Segment (MobileSAM)": SAMDecomposer(backend="mobilesam", memory=memory),
+        "SMoE Segment (LiteMedSAM)": SAMDecomposer(backend="litemedsam", memory=memory),
+        "SMoE Segment (otsu)": SAMDecomposer(backend="otsu", memory=memory),
         "SMoE Patch": PatchDecomposer(),
     }
 
@@ -110,7 +109,7 @@ def main(argv=None):
         "bundled base network; k in (1, 2, 4) chosen by brain-mask PSNR on validation. "
         "Brain-mask PSNR dB / SSIM on the test split, mean over slices; data_range = clean "
         "max - min per slice. Decomposition s/slice: first (uncached) pass, 48-pixel patches "
-        "at stride 20, 2 CPU cores shared with other jobs (compare as ratios).", "",
+        "at stride 20 (compare as ratios: the machine is shared with other jobs).", "",
         "| method | k | " + " | ".join(f"{lv}%" for lv in LEVELS)
         + " | regions/slice | decomposition s/slice |", "|---" * (len(LEVELS) + 4) + "|"]
     for label, r in results.items():
@@ -120,13 +119,9 @@ def main(argv=None):
                             f"{r['decomposition_seconds_per_slice']:.2f}"]) if "k" in r else (
             [""], ["", ""])
         lines.append(f"| {label} | {extra[0][0]} | " + " | ".join(cells + extra[1]) + " |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if not args.quick:
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "segmentation.md").write_text(text)
-        (RESULTS / "segmentation.json").write_text(json.dumps(
-            {"sizes": sizes, "slice_step": args.slice_step, "results": results}, indent=2) + "\n")
+    write_results("segmentation", "\n".join(lines),
+                  {"sizes": sizes, "slice_step": args.slice_step, "results": results},
+                  args.quick)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """Speed of SMoE predict and fit against one DnCNN-17 forward, measured in the same run.
 
-Run: ``python -m benchmarks.speed [--quick]``. Writes ``benchmarks/results/speed.md`` and
-``speed.json``. Timings vary 2x between runs on these machines: compare the ratios, which
-are measured in one run (median of ``--repeats``).
+Run: ``python -m benchmarks run speed [--quick]``. Writes ``benchmarks/results/speed.md``
+and ``speed.json`` (:func:`table` lays out both the markdown table and the documentation's).
+Timings vary 2x between runs on these machines: compare the ratios, which are measured in
+one run (median of ``--repeats``).
 
-- predict: a 256x256 slice through PatchDecomposer(48, 20) -> EmbeddingPCA -> k=4
+- predict: a 256x256 slice through PatchDecomposer(patch_size=48, stride=20) -> EmbeddingPCA -> k=4
   SparseMoEDenoiser on a 17x64 DnCNN base, fast path (trunk once per image, pooled
   embedding) and paper path (each patch alone, embedding per crop), next to one DnCNN-17/64
   forward of the slice;
@@ -14,8 +15,6 @@ are measured in one run (median of ``--repeats``).
 """
 
 import argparse
-import json
-import platform
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).parent / "results"
+from ._common import markdown_table, write_results
 
 
 def _median_time(function, repeats):
@@ -97,8 +96,7 @@ def main(argv=None):
     repeats = 1 if quick else args.repeats
     n_fit = 2 if quick else 36
     width, depth = (8, 4) if quick else (64, 17)
-    results = {"machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
-               "torch": torch.__version__, "quick": quick}
+    results = {"repeats": repeats, "n_fit": n_fit, "base": f"DnCNN-{depth}/{width}"}
     noisy, clean = _slices(n_fit + 1)
     test = noisy[-1:]
 
@@ -115,7 +113,8 @@ def main(argv=None):
 
         results["dncnn_forward_s"] = _median_time(forward, repeats)
         for path, context, mode in (("fast", "image", "image"), ("paper", "region", "crop")):
-            pipe = make_pipeline(PatchDecomposer(48, 20), EmbeddingPCA(mode=mode),
+            pipe = make_pipeline(PatchDecomposer(patch_size=48, stride=20),
+                                 EmbeddingPCA(mode=mode),
                                  SparseMoEDenoiser(n_experts=4, base=str(base_path),
                                                    context=context, random_state=0))
             start = time.perf_counter()
@@ -128,33 +127,31 @@ def main(argv=None):
             volume = _volume_file(tmp, 256)
             for name, options in (("volume_256", ()), ("volume_256_fast", ("--fast",))):
                 results[f"{name}_s"], results[f"{name}_peak_gb"] = _volume_run(volume, options)
-    lines = [
-        f"# Speed ({'quick smoke run, tiny model' if quick else 'DnCNN-17/64 base'})",
-        "",
-        f"Machine: {results['machine']}, torch {results['torch']}. Median of {repeats}.",
-        "",
-        "| measurement | seconds | ratio to one DnCNN forward | target |",
-        "|---|---|---|---|",
-        f"| DnCNN forward, 256x256 slice | {results['dncnn_forward_s']:.3f} | 1.00 | |",
-        f"| SMoE k=4 predict, fast path | {results['predict_fast_s']:.3f} | "
-        f"{results['predict_fast_ratio']:.2f} | <= 1.3 |",
-        f"| SMoE k=4 predict, paper path | {results['predict_paper_s']:.3f} | "
-        f"{results['predict_paper_ratio']:.2f} | |",
-        f"| SMoE k=4 fit on {n_fit} slices, fast path | {results['fit_fast_s']:.1f} | | <= 180 |",
-        f"| SMoE k=4 fit on {n_fit} slices, paper path | {results['fit_paper_s']:.1f} | | |",
-    ]
+    title = "quick smoke run, tiny model" if quick else f"{results['base']} base"
+    lines = [f"# Speed ({title})", "", f"Median of {repeats}; fit on {n_fit} slices.", "",
+             markdown_table(*table(results))]
+    write_results("speed", "\n".join(lines), results, quick)
+
+
+def table(results):
+    """The table of ``results`` (what :func:`main` measures, or its JSON) as (header, rows of
+    strings): measurement, seconds, ratio to one DnCNN forward, target; a volume's peak
+    memory is in GB."""
+    forward = results["dncnn_forward_s"]
+    rows = [("DnCNN forward, 256x256 slice", f"{forward:.3f}", "1.00", "")]
+    for path, how, target in (("fast", "fast path (shared trunk)", "<= 1.3"),
+                              ("paper", "paper path (per region)", "")):
+        rows.append((f"SMoE k=4 predict, {how}", f"{results[f'predict_{path}_s']:.3f}",
+                      f"{results[f'predict_{path}_ratio']:.2f}", target))
+    for path, how, target in (("fast", "fast path", "<= 180"), ("paper", "paper path", "")):
+        rows.append((f"SMoE k=4 fit, {how}", f"{results[f'fit_{path}_s']:.1f}", "", target))
     for name, how in (("volume_256", "bundled model"), ("volume_256_fast", "`--fast`")):
         if f"{name}_s" in results:
-            lines.append(f"| 256^3 volume through `sksmoe denoise` ({how}) | "
-                         f"{results[f'{name}_s']:.1f} | | <= 180 |")
-            lines.append(f"| ... its peak memory (GB) | {results[f'{name}_peak_gb']:.2f} | | "
-                         "<= 4 |")
-    table = "\n".join(lines)
-    print(table)
-    if not quick:
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "speed.md").write_text(table + "\n")
-        (RESULTS / "speed.json").write_text(json.dumps(results, indent=2) + "\n")
+            rows += [(f"256^3 volume through `sksmoe denoise` ({how})",
+                      f"{results[f'{name}_s']:.1f}", "", "<= 180"),
+                     ("... its peak memory (GB)", f"{results[f'{name}_peak_gb']:.2f}", "",
+                      "<= 4")]
+    return ["measurement", "seconds", "ratio to one DnCNN forward", "target"], rows
 
 
 if __name__ == "__main__":

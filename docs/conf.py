@@ -1,6 +1,5 @@
 """Sphinx configuration: API reference from numpydoc docstrings, user guide, gallery."""
 
-import json
 import sys
 from pathlib import Path
 
@@ -14,28 +13,13 @@ author = "the sksmoe developers"
 copyright = "2026, the sksmoe developers"
 version = release = sksmoe.__version__
 
+# Every number the guide states comes from benchmarks/results/*.json (docs/_numbers.py):
+# tables as generated/*.txt include files, numbers in prose as |substitutions|.
+sys.path.insert(0, str(Path(__file__).parent))
+import _numbers  # noqa: E402
 
-
-def write_pretrained_table():
-    """``generated/pretrained_table.txt``: the first set of ``benchmarks/results/pretrained.json``
-    (MNI-T1 test slices) as a list-table, brain PSNR / SSIM per level, for performance.rst."""
-    rows = next(iter(json.loads((ROOT / "benchmarks/results/pretrained.json").read_text())
-                     ["sets"].values()))
-    levels = list(rows["noisy"]["scores"]["brain_psnr"])
-    lines = [".. list-table::", "   :header-rows: 1", "", "   * - method"]
-    lines += [f"     - {level}%" for level in levels] + ["     - s / slice"]
-    for label, row in rows.items():
-        scores, seconds = row["scores"], row["s/slice"]
-        lines.append(f"   * - {label}")
-        lines += [f"     - {scores['brain_psnr'][level]['mean']:.2f} / "
-                  f"{scores['brain_ssim'][level]['mean']:.3f}" for level in levels]
-        lines.append(f"     - {seconds:.2g}" if seconds else "     -")
-    out = Path(__file__).parent / "generated" / "pretrained_table.txt"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
-
-
-write_pretrained_table()
+_numbers.write_tables()
+rst_epilog = _numbers.substitutions()
 
 extensions = [
     "sphinx.ext.autodoc",

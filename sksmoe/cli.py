@@ -14,6 +14,9 @@ def _demo(args):
     from .noise import estimate_sigma
     from .plotting import save_comparison
 
+    from .io._atomic import check_target
+
+    check_target(args.output, overwrite=True)  # before the work
     volume, reference = mni152_contrast("MNI-T1")
     if not 0 <= args.slice < volume.shape[2]:
         raise ValueError(f"--slice must be in [0, {volume.shape[2] - 1}], got {args.slice}.")
@@ -135,6 +138,9 @@ def main(argv=None):
     except (ValueError, TypeError, OSError, subprocess.CalledProcessError) as exc:
         print(f"sksmoe {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # nothing half-written is left: writes are atomic
+        print(f"sksmoe {args.command}: interrupted; nothing was written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -19,12 +19,14 @@ def _haar_diagonal(image):
 
 
 def _background(image):
+    """Pixels well outside the head, leaving out exact zeros (a scanner's or a
+    skull-stripping mask: no noise to measure there)."""
     from scipy import ndimage
 
     from .metrics import brain_mask
 
     head = ndimage.binary_dilation(brain_mask(image, smoothing=2.0), iterations=5)
-    return image[~head]
+    return image[~head & (image != 0)]
 
 
 def _sigma_background(background):

@@ -60,15 +60,25 @@ def small_data():
 
 
 @pytest.fixture(scope="session")
-def tiny_model_path(tiny_base, small_data, tmp_path_factory):
-    """A small fitted SMoE pipeline saved with sksmoe.save."""
+def small_pipe():
+    """A function of a base network and SparseMoEDenoiser's parameters to a small SMoE Patch
+    pipeline (32-pixel patches, 8 PCA components)."""
     from sklearn.pipeline import make_pipeline
 
-    import sksmoe
     from sksmoe import EmbeddingPCA, PatchDecomposer, SparseMoEDenoiser
 
-    pipe = make_pipeline(PatchDecomposer(patch_size=32, stride=16),
-                         EmbeddingPCA(n_components=8, input_size=32),
-                         SparseMoEDenoiser(n_experts=2, base=tiny_base, random_state=0))
-    pipe.fit(small_data["X"], small_data["y"])
+    def make(base, **params):
+        return make_pipeline(PatchDecomposer(patch_size=32, stride=16),
+                             EmbeddingPCA(n_components=8, input_size=32),
+                             SparseMoEDenoiser(base=base, **{"random_state": 0, **params}))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tiny_base, small_data, small_pipe, tmp_path_factory):
+    """A small fitted SMoE pipeline saved with sksmoe.save."""
+    import sksmoe
+
+    pipe = small_pipe(tiny_base, n_experts=2).fit(small_data["X"], small_data["y"])
     return sksmoe.save(pipe, tmp_path_factory.mktemp("models") / "tiny_smoe.safetensors")

@@ -31,7 +31,6 @@ def test_demo_denoises_and_writes_png(tmp_path, capsys, tiny_model_path):
 def test_demo_reports_bad_input(tmp_path, capsys):
     assert main(["demo", "--output", str(tmp_path / "x.png"), "--slice", "500"]) == 2
     assert "slice" in capsys.readouterr().err
-    assert main(["demo", "--output", str(tmp_path / "missing" / "x.png")]) == 2
 
 
 def _volume(small_data, dtype=np.int16):
@@ -61,17 +60,10 @@ def test_denoise_nifti_keeps_geometry_and_dtype(tmp_path, small_data, tiny_model
 
 
 def test_denoise_fast_and_noise_scale(tmp_path, small_data, tiny_conditioned_base,
-                                      tiny_model_path, capsys):
-    from sklearn.pipeline import make_pipeline
-
-    from sksmoe import EmbeddingPCA, PatchDecomposer, SparseMoEDenoiser
+                                      tiny_model_path, small_pipe, capsys):
     from sksmoe.io import read_image, write_image
 
-    model = make_pipeline(PatchDecomposer(patch_size=32, stride=16),
-                          EmbeddingPCA(n_components=8, input_size=32),
-                          SparseMoEDenoiser(n_experts=2, base=tiny_conditioned_base,
-                                            random_state=0))
-    model.fit(small_data["X"], small_data["y"])
+    model = small_pipe(tiny_conditioned_base, n_experts=2).fit(small_data["X"], small_data["y"])
     plain = sksmoe.save(model, tmp_path / "plain.safetensors")
     bundled_like = sksmoe.save(sksmoe.NoiseScale(sksmoe.SelfEnsemble(model), scale="sure"),
                                tmp_path / "sure.safetensors")
@@ -114,6 +106,50 @@ def test_denoise_png_and_bad_input(tmp_path, small_data, tiny_model_path, capsys
     assert main(["denoise", str(tmp_path / "line.nii"), str(tmp_path / "o.nii")] + model) == 2
     err = capsys.readouterr().err
     assert "missing.nii" in err and "NaN" in err
+
+
+def test_output_problems_are_found_before_denoising(tmp_path, small_data, tiny_model_path,
+                                                   monkeypatch, capsys):
+    import os
+
+    from sksmoe.io import write_image
+
+    def never(*args, **kwargs):
+        raise AssertionError("denoising started")
+
+    monkeypatch.setattr("sksmoe.pretrained.denoise", never)
+    src = write_image(tmp_path / "in.nii.gz", _volume(small_data))
+    (tmp_path / "exists.nii.gz").write_bytes(b"x")
+    os.link(src, tmp_path / "hard.nii.gz")
+    model = ["--model", str(tiny_model_path)]
+    for target, fix in [("exists.nii.gz", "overwrite"), ("out.xyz", "unsupported suffix"),
+                        ("missing/out.nii.gz", "does not exist"), ("out.png", "2-D"),
+                        ("hard.nii.gz", "differ from the input")]:
+        extra = ["--overwrite"] if target == "hard.nii.gz" else []
+        assert main(["denoise", str(src), str(tmp_path / target)] + model + extra) == 2
+        assert fix in capsys.readouterr().err
+    assert main(["demo", "--output", str(tmp_path / "missing" / "x.png")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_integer_output_keeps_the_negative_values_of_its_input(tmp_path, small_data,
+                                                               tiny_model_path, monkeypatch):
+    from sksmoe.io import read_image, write_image
+
+    monkeypatch.setattr("sksmoe.pretrained.denoise",
+                        lambda images, model, **kwargs: images.astype(np.float32))
+    signed = _volume(small_data) - 500  # int16, about half of it negative
+    assert (signed < -100).mean() > 0.05
+    src = write_image(tmp_path / "signed.nii.gz", signed)
+    out = tmp_path / "out.nii.gz"
+    assert main(["denoise", str(src), str(out), "--model", str(tiny_model_path)]) == 0
+    np.testing.assert_array_equal(read_image(out).data, signed)
+    positive = write_image(tmp_path / "positive.nii.gz", _volume(small_data))
+    monkeypatch.setattr("sksmoe.pretrained.denoise",
+                        lambda images, model, **kwargs: images.astype(np.float32) - 1e4)
+    assert main(["denoise", str(positive), str(out), "--overwrite",
+                 "--model", str(tiny_model_path)]) == 0
+    assert read_image(out).data.min() == 0  # a magnitude image stays non-negative
 
 
 def test_denoise_dicom_series_folder(tmp_path, small_data, tiny_model_path):

@@ -64,7 +64,7 @@ for name, denoised in scores.items():
     print(f"{name:16s} {psnr(clean, denoised, mask).mean():.2f} dB")
 
 # %%
-# The learned gate is ahead, but by hundredths of a dB: on these data the experts of the
-# bundled model differ little (one expert takes most of the brain, the others the edges
-# and the ventricles). The paper reports 1.1 to 4.8 dB between the learned gate and a fixed
-# expert; ``benchmarks/results/embedding_choice.md`` has our measurement on more slices.
+# On the bundled model the experts differ little (one expert takes most of the brain, the
+# others the edges and the ventricles), so the rows above differ little. The paper reports
+# 1.1 to 4.8 dB between the learned gate and a fixed expert; ``benchmarks/results/gates.md``
+# has our measurement on more slices.

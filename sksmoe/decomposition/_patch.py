@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..utils._validation import POSITIVE_INT, check_array
+from ..utils._validation import POSITIVE_INT, check_array, check_float32_range
 from ._regions import Regions, as_object_array
 
 
@@ -62,7 +62,7 @@ class PatchDecomposer(TransformerMixin, BaseEstimator):
         return self
 
     def _check_images(self, X):
-        X = check_array(X, "X", ndim=3)
+        X = check_float32_range(check_array(X, "X", ndim=3), "X")
         if min(X.shape[1:]) < self.patch_size:
             raise ValueError(f"Images of shape {X.shape[1:]} are smaller than "
                              f"`patch_size`={self.patch_size}.")

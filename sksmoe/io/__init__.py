@@ -44,7 +44,8 @@ Examples
 """
 
 from ._folders import load_brainweb_folder, load_ixi_folder
-from ._image import read_image, write_image
+from ._image import check_writable, read_image, write_image
 from ._volume import Volume
 
-__all__ = ["Volume", "load_brainweb_folder", "load_ixi_folder", "read_image", "write_image"]
+__all__ = ["Volume", "check_writable", "load_brainweb_folder", "load_ixi_folder", "read_image",
+           "write_image"]

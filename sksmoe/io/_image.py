@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from ..utils._validation import check_array
-from ._atomic import atomic_path
+from ._atomic import atomic_path, check_target
 from ._dicom import is_dicom, read_dicom, write_dicom
 from ._nifti import read_nibabel, write_minc, write_nifti
 from ._raster import read_png, read_tiff, write_png, write_tiff
@@ -121,20 +121,47 @@ def write_image(path, data, like=None, *, overwrite=False):
         raise ValueError(
             f"`data` has shape {data.shape} but `like.data` has shape {like.data.shape}."
         )
+    writer, series = _writer(path, data.ndim, like, series)
+    with atomic_path(path, overwrite, directory=series) as tmp:
+        writer(tmp, data, like)
+    return path
+
+
+def check_writable(path, ndim, like=None, *, overwrite=False):
+    """Raise now, before any long work, if :func:`write_image` could not write ``ndim``-D
+    data (with ``like``) to ``path``: an unknown suffix, a format that cannot hold that
+    many dimensions, a missing or read-only folder, or an existing ``path`` without
+    ``overwrite``.
+
+    Returns
+    -------
+    Path
+    """
+    series = isinstance(path, str) and path.endswith(("/", os.sep))
+    path = check_path(path)
+    _writer(path, ndim, like, series)
+    check_target(path, overwrite)
+    return path
+
+
+def _writer(path, ndim, like, series):
+    """The writer of ``ndim``-D data to ``path``, and whether it writes a series folder."""
     suffix = _suffix(path)
-    series = series or (not suffix and like is not None and like.format == "dicom")
-    if series:
-        writer = functools.partial(write_dicom, series=True)
-    elif suffix in _WRITERS:
-        writer = _WRITERS[suffix]
-    else:
+    if series or (not suffix and like is not None and like.format == "dicom"):
+        return functools.partial(write_dicom, series=True), True
+    if suffix not in _WRITERS:
         raise ValueError(
             f"Cannot write '{path}': unsupported suffix {suffix!r}. Supported: "
             f"{', '.join(_WRITERS)}, or a DICOM series folder (a path ending with '/')."
         )
-    with atomic_path(path, overwrite, directory=series) as tmp:
-        writer(tmp, data, like)
-    return path
+    if ndim == 3 and suffix in (".png", ".dcm"):
+        raise ValueError(f"Cannot write 3-D data to '{path}': {suffix} holds one 2-D image; "
+                         "write .nii.gz, .tif or a DICOM series folder (a path ending "
+                         "with '/').")
+    if ndim == 2 and suffix == ".mnc":
+        raise ValueError(f"Cannot write 2-D data to '{path}': MINC holds 3-D volumes; "
+                         "write .nii.gz, .png or .tif.")
+    return _WRITERS[suffix], False
 
 
 def _suffix(path):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils._validation import check_array
+from ..utils._validation import check_array, check_float32_range
 
 HERE = Path(__file__).resolve().parent
 #: The fitted SMoE Patch pipeline (CLI, demo), ``PatchDecomposer -> EmbeddingPCA ->
@@ -49,6 +49,11 @@ def load_pretrained(path=None, *, preset="quality"):
 def denoise(images, model=None, *, batch_size=8, progress=False):
     """Denoise a slice, or a stack of slices (a volume sliced along its first axis).
 
+    The model sees magnitude images: a stack holding negative values (intensity-normalised,
+    z-scored or offset data) is shifted by its minimum to start at 0, denoised, and shifted
+    back. A constant slice (an empty slice of a volume, say) has nothing to denoise and is
+    returned as it is.
+
     Parameters
     ----------
     images : ndarray of shape (H, W) or (n_slices, H, W)
@@ -65,21 +70,28 @@ def denoise(images, model=None, *, batch_size=8, progress=False):
     """
     from tqdm.auto import tqdm
 
-    images = check_array(images, "images", ndim=(2, 3))
+    images = check_float32_range(check_array(images, "images", ndim=(2, 3)), "images")
     model = load_pretrained() if model is None else model
     stack = images[None] if images.ndim == 2 else images
-    out = np.empty(stack.shape, dtype=np.float32)
-    starts = range(0, len(stack), batch_size)
+    offset = min(float(stack.min()), 0.0)
+    stack = stack - offset if offset else stack
+    out = stack.astype(np.float32)  # constant slices stay as they are
+    varying = np.flatnonzero(stack.max(axis=(1, 2)) > stack.min(axis=(1, 2)))
+    starts = range(0, len(varying), batch_size)
     for start in tqdm(starts, disable=not progress, unit="batch", desc="denoising"):
-        out[start:start + batch_size] = model.predict(stack[start:start + batch_size])
+        batch = varying[start:start + batch_size]
+        out[batch] = model.predict(stack[batch])
+    out = out + np.float32(offset) if offset else out
     return out[0] if images.ndim == 2 else out
 
 
 def _output_dtype(data, denoised):
-    """Integer input: round and clip to its dtype's range; float input: float32."""
+    """Integer input: round and clip to its dtype's range (to 0 and up if the input has no
+    negative value, as a magnitude image); float input: float32."""
     if np.issubdtype(data.dtype, np.integer):
         info = np.iinfo(data.dtype)
-        return np.clip(np.rint(denoised), max(info.min, 0), info.max).astype(data.dtype)
+        low = info.min if data.min() < 0 else 0
+        return np.clip(np.rint(denoised), low, info.max).astype(data.dtype)
     return denoised.astype(np.float32)
 
 
@@ -108,16 +120,20 @@ def denoise_file(source, target, model=None, *, axis=2, overwrite=False, progres
         The written file. Float input gives float32 output; integer input is rounded and
         clipped to its dtype.
     """
+    import os
     from pathlib import Path
 
-    from ..io import read_image, write_image
+    from ..io import check_writable, read_image, write_image
 
-    if Path(source).resolve() == Path(target).resolve():
+    if Path(source).resolve() == Path(target).resolve() or (
+            Path(target).exists() and Path(source).exists()
+            and os.path.samefile(source, target)):
         raise ValueError("The output must differ from the input: sksmoe never overwrites "
                          "its input.")
     volume = read_image(source)
-    model = load_pretrained() if model is None else model
     data = np.asarray(volume.data)
+    check_writable(target, data.ndim, volume, overwrite=overwrite)  # before the long work
+    model = load_pretrained() if model is None else model
     if data.ndim == 3:
         stack = np.moveaxis(data, axis, 0)
         denoised = np.moveaxis(denoise(stack, model, progress=progress), 0, axis)

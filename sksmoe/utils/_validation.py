@@ -20,7 +20,8 @@ def check_array(x, name, *, ndim=None, allow_empty=False, dtype=np.floating):
     allow_empty : bool, default=False
         Whether an array with no elements is accepted.
     dtype : numpy dtype class, default=np.floating
-        Kind of floating dtype to convert integer input to; floating input keeps its dtype.
+        Kind of floating dtype to convert integer input to; floating input keeps its dtype
+        (float16 becomes float32).
 
     Returns
     -------
@@ -47,8 +48,20 @@ def check_array(x, name, *, ndim=None, allow_empty=False, dtype=np.floating):
         raise ValueError(f"`{name}` is empty (shape {arr.shape}).")
     if not np.issubdtype(arr.dtype, np.floating):
         arr = arr.astype(np.float64 if dtype is np.floating else dtype)
+    elif arr.dtype == np.float16:  # too narrow for scipy's filters
+        arr = arr.astype(np.float32)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"`{name}` contains NaN or infinite values.")
+    return arr
+
+
+def check_float32_range(arr, name):
+    """Raise ``ValueError`` if ``arr`` holds values a float32 result cannot represent."""
+    limit = float(np.finfo(np.float32).max) / 2
+    if arr.size and float(np.abs(arr).max()) > limit:
+        raise ValueError(f"`{name}` holds values up to {float(np.abs(arr).max()):.3g}, beyond "
+                         f"float32's range (the denoised output's dtype): divide it by a "
+                         "constant first.")
     return arr
 
 

@@ -14,15 +14,11 @@ from sksmoe import EmbeddingPCA, PatchDecomposer, SAMDecomposer, SparseMoEDenois
 from sksmoe.metrics import psnr
 
 
-def _pipe(base, **params):
-    return make_pipeline(PatchDecomposer(patch_size=32, stride=16),
-                         EmbeddingPCA(n_components=8, input_size=32),
-                         SparseMoEDenoiser(base=base, random_state=0, **params))
 
 
 @pytest.fixture(scope="module")
-def fitted(tiny_base, small_data):
-    return _pipe(tiny_base, n_experts=3).fit(small_data["X"], small_data["y"])
+def fitted(tiny_base, small_data, small_pipe):
+    return small_pipe(tiny_base, n_experts=3).fit(small_data["X"], small_data["y"])
 
 
 def test_pipeline_predicts_images_of_the_input_shape(fitted, small_data):
@@ -35,9 +31,9 @@ def test_pipeline_predicts_images_of_the_input_shape(fitted, small_data):
     assert experts.shape == out.shape and set(np.unique(experts)) <= {0, 1, 2}
 
 
-def test_random_state_gives_bit_identical_results(tiny_base, small_data):
-    a = _pipe(tiny_base, n_experts=2).fit(small_data["X"], small_data["y"])
-    b = _pipe(tiny_base, n_experts=2).fit(small_data["X"], small_data["y"])
+def test_random_state_gives_bit_identical_results(tiny_base, small_data, small_pipe):
+    a = small_pipe(tiny_base, n_experts=2).fit(small_data["X"], small_data["y"])
+    b = small_pipe(tiny_base, n_experts=2).fit(small_data["X"], small_data["y"])
     np.testing.assert_array_equal(a[-1].heads_, b[-1].heads_)
     np.testing.assert_array_equal(a.predict(small_data["X_test"]), b.predict(small_data["X_test"]))
 
@@ -61,9 +57,9 @@ def test_clone_pickle_joblib_and_save_round_trips(fitted, small_data, tmp_path):
         sksmoe.load(tmp_path / "missing.safetensors")
 
 
-def test_grid_search_over_experts_and_decomposer(tiny_base, small_data):
+def test_grid_search_over_experts_and_decomposer(tiny_base, small_data, small_pipe):
     search = GridSearchCV(
-        _pipe(tiny_base), {"sparsemoedenoiser__n_experts": [1, 2],
+        small_pipe(tiny_base), {"sparsemoedenoiser__n_experts": [1, 2],
                            "patchdecomposer": [PatchDecomposer(patch_size=32, stride=16),
                                                PatchDecomposer(patch_size=48, stride=24)]},
         cv=2)
@@ -82,23 +78,23 @@ def test_identity_experts_merge_exactly(fitted, small_data):
                                    rtol=1e-6, atol=1e-6)
 
 
-def test_closed_form_last_layer_beats_the_base_on_its_own_loss(tiny_base, small_data):
-    tuned = _pipe(tiny_base, n_experts=1).fit(small_data["X"], small_data["y"])
-    untuned = _pipe(tiny_base, n_experts=1, fine_tune="none").fit(small_data["X"],
+def test_closed_form_last_layer_beats_the_base_on_its_own_loss(tiny_base, small_data, small_pipe):
+    tuned = small_pipe(tiny_base, n_experts=1).fit(small_data["X"], small_data["y"])
+    untuned = small_pipe(tiny_base, n_experts=1, fine_tune="none").fit(small_data["X"],
                                                                   small_data["y"])
     def error(model):
         return ((model.predict(small_data["X"]) - small_data["y"]) ** 2).mean()
     assert error(tuned) < 0.9 * error(untuned)
 
 
-def test_noise_conditioned_base_is_given_the_estimated_sigma(tiny_conditioned_base,
-                                                             small_data, few_adam_steps):
+def test_noise_conditioned_base_is_given_the_estimated_sigma(tiny_conditioned_base, small_data,
+                                                             few_adam_steps, small_pipe):
     import torch
 
     from sksmoe.nn._checkpoint import load_base
 
     X, y, X_test = small_data["X"], small_data["y"], small_data["X_test"]
-    untuned = _pipe(tiny_conditioned_base, n_experts=1, fine_tune="none").fit(X, y)
+    untuned = small_pipe(tiny_conditioned_base, n_experts=1, fine_tune="none").fit(X, y)
     base = load_base(tiny_conditioned_base)
     scale = np.percentile(X_test[0], 99.5)
     x = (X_test[0] / scale).astype(np.float32)
@@ -107,17 +103,18 @@ def test_noise_conditioned_base_is_given_the_estimated_sigma(tiny_conditioned_ba
         x = torch.from_numpy(x)[None, None]
         expected = (x - base(x, sigma))[0, 0].numpy() * scale
     np.testing.assert_allclose(untuned.predict(X_test[:1])[0], expected, rtol=1e-5, atol=1e-5)
-    tuned = _pipe(tiny_conditioned_base, n_experts=2).fit(X, y)
+    tuned = small_pipe(tiny_conditioned_base, n_experts=2).fit(X, y)
     assert tuned.score(X, y) > untuned.score(X, y)
     for params in ({"context": "region"}, {"fine_tune": "all"}):
-        out = _pipe(tiny_conditioned_base, n_experts=2, **params).fit(X[:2], y[:2]).predict(X_test)
+        model = small_pipe(tiny_conditioned_base, n_experts=2, **params).fit(X[:2], y[:2])
+        out = model.predict(X_test)
         assert out.shape == X_test.shape and np.isfinite(out).all()
 
 
 @pytest.mark.parametrize("context, kind", [  # a U-Net sees past a region: no region case
     ("image", "half-resolution DnCNN"), ("region", "half-resolution DnCNN"), ("image", "U-Net"),
     ("image", "Stack")])
-def test_closed_form_heads_on_other_bases(small_data, tmp_path, context, kind):
+def test_closed_form_heads_on_other_bases(small_data, tmp_path, context, kind, small_pipe):
     import torch
     from safetensors.torch import save_file
 
@@ -133,7 +130,7 @@ def test_closed_form_heads_on_other_bases(small_data, tmp_path, context, kind):
     base = bases[kind]().eval()
     save_file(base.state_dict(), str(tmp_path / "base.safetensors"))
     X, y, X_test = small_data["X"], small_data["y"], small_data["X_test"][:, :-1]  # odd rows
-    untuned = _pipe(tmp_path / "base.safetensors", n_experts=1, fine_tune="none",
+    untuned = small_pipe(tmp_path / "base.safetensors", n_experts=1, fine_tune="none",
                     context=context).fit(X, y)
     scale = np.percentile(X_test[0], 99.5)
     x = (X_test[0] / scale).astype(np.float32)
@@ -159,7 +156,7 @@ def test_context_region_is_close_to_context_image_inside(fitted, small_data):
     assert np.abs(a - b)[:, 8:-8, 8:-8].mean() < 0.5 * np.abs(a - small_data["X_test"]).mean()
 
 
-def test_gates(tiny_base, small_data, fitted):
+def test_gates(tiny_base, small_data, fitted, small_pipe):
     X_test = fitted[:-1].transform(small_data["X_test"])
     den = fitted[-1]
     np.testing.assert_array_equal(den.predict_gate(X_test, gate=1), 1)
@@ -170,7 +167,8 @@ def test_gates(tiny_base, small_data, fitted):
         n_experts=3, gating="position", base=tiny_base)).fit(small_data["X"], small_data["y"])
     experts = hydra[-1].predict_gate(hydra[:-1].transform(small_data["X_test"]))
     assert experts[:, :, 0].max() == 0 and experts[:, :, -1].min() == 2  # left ... right
-    rand = _pipe(tiny_base, n_experts=4, gating="random").fit(small_data["X"], small_data["y"])
+    rand = small_pipe(tiny_base, n_experts=4, gating="random").fit(small_data["X"],
+                                                                   small_data["y"])
     assert len(np.unique(rand[-1].predict_gate(rand[:-1].transform(small_data["X_test"])))) > 1
     with pytest.raises(ValueError, match="EmbeddingPCA"):
         make_pipeline(PatchDecomposer(patch_size=32, stride=16),
@@ -201,13 +199,13 @@ def test_noise_bands_give_each_noise_range_its_own_last_layer(tiny_base):
 
 
 @pytest.mark.parametrize("context", ["image", "region"])
-def test_foreground_fits_the_last_layer_on_the_head(tiny_base, small_data, context):
+def test_foreground_fits_the_last_layer_on_the_head(tiny_base, small_data, context, small_pipe):
     from sksmoe.metrics import brain_mask
 
     X, y = small_data["X"], small_data["y"]
     inside = brain_mask(y)
     assert 0.2 < inside.mean() < 0.9
-    everywhere = _pipe(tiny_base, n_experts=1, context=context).fit(X, y)
+    everywhere = small_pipe(tiny_base, n_experts=1, context=context).fit(X, y)
     foreground = clone(everywhere).fit(X, y, sparsemoedenoiser__foreground=inside)
 
     def error(model, where):  # on the fitted images: the least-squares objective itself
@@ -222,8 +220,8 @@ def test_foreground_fits_the_last_layer_on_the_head(tiny_base, small_data, conte
         clone(foreground).fit(X, y, sparsemoedenoiser__foreground=inside[:2])
 
 
-def test_fine_tune_all_changes_the_trunk(tiny_base, small_data, few_adam_steps):
-    model = _pipe(tiny_base, n_experts=2, fine_tune="all").fit(
+def test_fine_tune_all_changes_the_trunk(tiny_base, small_data, few_adam_steps, small_pipe):
+    model = small_pipe(tiny_base, n_experts=2, fine_tune="all").fit(
         small_data["X"][:2], small_data["y"][:2])
     states = model[-1].expert_states_
     assert len(states) == 2
@@ -231,26 +229,26 @@ def test_fine_tune_all_changes_the_trunk(tiny_base, small_data, few_adam_steps):
     assert model.predict(small_data["X_test"]).shape == small_data["X_test"].shape
 
 
-def test_errors(tiny_base, small_data, tmp_path):
+def test_errors(tiny_base, small_data, tmp_path, small_pipe):
     with pytest.raises(NotFittedError):
-        _pipe(tiny_base).predict(small_data["X_test"])
+        small_pipe(tiny_base).predict(small_data["X_test"])
     with pytest.raises(TypeError, match="decomposer"):
         SparseMoEDenoiser(base=tiny_base).fit(small_data["X"], small_data["y"])
     with pytest.raises(ValueError, match="images"):
-        _pipe(tiny_base).fit(small_data["X"], small_data["y"][:2])
+        small_pipe(tiny_base).fit(small_data["X"], small_data["y"][:2])
     with pytest.raises(ValueError, match="gating"):
-        _pipe(tiny_base, gating="softmax").fit(small_data["X"], small_data["y"])
+        small_pipe(tiny_base, gating="softmax").fit(small_data["X"], small_data["y"])
     with pytest.raises(ValueError, match="n_experts"):
-        _pipe(tiny_base, n_experts=0).fit(small_data["X"], small_data["y"])
+        small_pipe(tiny_base, n_experts=0).fit(small_data["X"], small_data["y"])
     with pytest.raises(ValueError, match="alpha"):
-        _pipe(tiny_base, alpha=-1.0).fit(small_data["X"], small_data["y"])
+        small_pipe(tiny_base, alpha=-1.0).fit(small_data["X"], small_data["y"])
     with pytest.raises(TypeError):
         SparseMoEDenoiser(4)  # keyword-only parameters
     with pytest.raises(FileNotFoundError, match="nowhere"):
-        _pipe(tmp_path / "nowhere.pt").fit(small_data["X"], small_data["y"])
+        small_pipe(tmp_path / "nowhere.pt").fit(small_data["X"], small_data["y"])
     (tmp_path / "bad.pt").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="bad.pt"):
-        _pipe(tmp_path / "bad.pt").fit(small_data["X"], small_data["y"])
+        small_pipe(tmp_path / "bad.pt").fit(small_data["X"], small_data["y"])
 
 
 @pytest.mark.parametrize("Estimator", [PatchDecomposer, SAMDecomposer, EmbeddingPCA,
@@ -279,7 +277,7 @@ def test_baselines_are_one_liners(tiny_base, small_data):
 
 
 def test_experts_fine_tuned_whole_on_a_unet_base_round_trip(small_data, tmp_path,
-                                                           few_adam_steps):
+                                                           few_adam_steps, small_pipe):
     import torch
     from safetensors.torch import save_file
 
@@ -288,7 +286,7 @@ def test_experts_fine_tuned_whole_on_a_unet_base_round_trip(small_data, tmp_path
     torch.manual_seed(0)
     save_file(UNet(scales=2, width=8, blocks=1).state_dict(), str(tmp_path / "u.safetensors"))
     X, y, X_test = small_data["X"], small_data["y"], small_data["X_test"]
-    model = _pipe(tmp_path / "u.safetensors", n_experts=2, fine_tune="all").fit(X[:2], y[:2])
+    model = small_pipe(tmp_path / "u.safetensors", n_experts=2, fine_tune="all").fit(X[:2], y[:2])
     out = model.predict(X_test)
     assert out.shape == X_test.shape and np.isfinite(out).all()
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X_test), out)

@@ -6,20 +6,14 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import make_pipeline
 
 import sksmoe
-from sksmoe import EmbeddingPCA, NoiseScale, PatchDecomposer, SelfEnsemble, SparseMoEDenoiser
+from sksmoe import NoiseScale, PatchDecomposer, SelfEnsemble, SparseMoEDenoiser
 from sksmoe.moe import unwrapped
 from sksmoe.moe._sure import SURE_SCALES
 
 
-def _pipe(base, **params):
-    return make_pipeline(PatchDecomposer(patch_size=32, stride=16),
-                         EmbeddingPCA(n_components=8, input_size=32),
-                         SparseMoEDenoiser(base=base, random_state=0, **params))
-
-
 @pytest.fixture(scope="module")
-def conditioned(tiny_conditioned_base, small_data):
-    return _pipe(tiny_conditioned_base, n_experts=2).fit(small_data["X"], small_data["y"])
+def conditioned(tiny_conditioned_base, small_data, small_pipe):
+    return small_pipe(tiny_conditioned_base, n_experts=2).fit(small_data["X"], small_data["y"])
 
 
 class _ShiftRight(BaseEstimator):
@@ -110,24 +104,25 @@ def test_sure_then_self_ensemble_is_deterministic_and_chooses_on_one_pass(
         raise AssertionError("SURE's output is none of the fixed scales'")
 
 
-def test_noise_scale_errors(conditioned, tiny_base, small_data):
+def test_noise_scale_errors(conditioned, tiny_base, small_data, small_pipe):
     X, y, X_test = small_data["X"], small_data["y"], small_data["X_test"]
     with pytest.raises(ValueError, match="scale"):
         NoiseScale(conditioned, scale=0).predict(X_test)
     with pytest.raises(ValueError, match="scale"):
         NoiseScale(conditioned, scale="auto").predict(X_test)
-    blind = _pipe(tiny_base, n_experts=1).fit(X, y)
+    blind = small_pipe(tiny_base, n_experts=1).fit(X, y)
     with pytest.raises(ValueError, match="blind"):
         NoiseScale(blind, scale=0.8).predict(X_test)
     with pytest.raises(TypeError, match="region sets"):
         NoiseScale(_ShiftRight(), scale=0.8).predict(X_test)
 
 
-def test_wrappers_fit_clone_grid_search_and_save(tiny_conditioned_base, small_data, tmp_path):
+def test_wrappers_fit_clone_grid_search_and_save(tiny_conditioned_base, small_data, tmp_path,
+                                                 small_pipe):
     from sklearn.model_selection import GridSearchCV
 
-    X, y, X_test = small_data["X"], small_data["y"], small_data["X_test"]
-    model = NoiseScale(SelfEnsemble(_pipe(tiny_conditioned_base, n_experts=1)), scale=0.9)
+    X, y, X_test = small_data["X"], small_data["y"], small_data["X_test"][:1]
+    model = NoiseScale(SelfEnsemble(small_pipe(tiny_conditioned_base, n_experts=1)), scale=0.9)
     with pytest.raises(Exception, match="not fitted"):
         clone(model).predict(X_test)
     model.fit(X, y)
@@ -138,7 +133,8 @@ def test_wrappers_fit_clone_grid_search_and_save(tiny_conditioned_base, small_da
     assert isinstance(loaded, NoiseScale) and loaded.scale == 0.9
     np.testing.assert_array_equal(loaded.predict(X_test), out)
     assert unwrapped(loaded).steps[-1][0] == "sparsemoedenoiser"
-    search = GridSearchCV(model, {"scale": [0.7, 1.0]}, cv=2).fit(X, y)
+    search = GridSearchCV(NoiseScale(small_pipe(tiny_conditioned_base, n_experts=1)),
+                          {"scale": [0.7, 1.0]}, cv=2).fit(X, y)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
