@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.docs-installed
 
-.PHONY: demo test docs bench-smoke install clean
+.PHONY: demo test test-slow docs bench-smoke recipe install clean
 
 install: $(STAMP)
 
@@ -26,6 +26,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# End-to-end checks of minutes each (marked slow), run by CI after `make test`.
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow
+
 $(DOCS_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e ".[docs]"
 	touch $(DOCS_STAMP)
@@ -42,3 +46,7 @@ clean:
 bench-smoke: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) -m benchmarks run all --quick
+
+# Rebuild the bundled model from scratch (about 18 CPU-hours; resumes when re-run).
+recipe: $(STAMP)
+	$(PY) -m sksmoe.training recipe benchmarks/training_runs/recipe.txt --workdir outputs/recipe

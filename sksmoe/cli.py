@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .utils._validation import noise_scale_argument
+
 
 def _demo(args):
     import numpy as np
@@ -72,16 +74,6 @@ def _denoise(args):
     return 0
 
 
-def _noise_scale(text):
-    """Type of a ``--noise-scale`` option: 'sure' or a number."""
-    if text == "sure":
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'sure' or a number, got {text!r}") from None
-
-
 def _fetch_weights(args):
     from .decomposition._sam import fetch_weights
 
@@ -105,20 +97,25 @@ def main(argv=None):
     demo.set_defaults(run=_demo)
     den = commands.add_parser(
         "denoise", help="denoise a NIfTI, MINC, DICOM, PNG or TIFF image slice by slice",
-        description="Denoise IN slice by slice and write OUT with IN's geometry. Float input "
-                    "gives float32 output; integer input is rounded and clipped to its dtype.")
+        description="Denoise IN slice by slice (axial slices, read from the header; a 4-D "
+                    "NIfTI series one volume at a time) and write OUT with IN's geometry and "
+                    "array layout. Float input gives float32 output; integer input is rounded "
+                    "and clipped to its dtype.")
     den.add_argument("input", type=Path, metavar="IN", help="image file or DICOM folder")
     den.add_argument("output", type=Path, metavar="OUT", help="file (or DICOM folder) to write")
     den.add_argument("--model", type=Path, default=None,
                      help="model saved with sksmoe.save (default: the bundled SMoE)")
-    den.add_argument("--axis", type=int, choices=(0, 1, 2), default=2,
-                     help="slice axis of a 3-D volume (default 2)")
+    den.add_argument("--axis", type=int, choices=(0, 1, 2), default=None,
+                     help="array axis to slice a 3-D volume (or each volume of a 4-D series) "
+                          "along (default: the axis closest to the head's inferior-superior "
+                          "direction in the header, for axial slices; the pages of a TIFF "
+                          "stack)")
     den.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
     den.add_argument("--fast", action="store_true",
                      help="one pass a slice: no average over flips and rotations, noise "
                           "scale 1 (the 'fast' preset; speed and quality against the default "
                           "in the documentation's performance page)")
-    den.add_argument("--noise-scale", type=_noise_scale, default=None, metavar="SCALE",
+    den.add_argument("--noise-scale", type=noise_scale_argument, default=None, metavar="SCALE",
                      help="tell the model the estimated noise level times SCALE (below 1: "
                           "gentler), or 'sure' to choose it per slice by Stein's unbiased "
                           "risk estimate (slower: two passes a scale tried)")

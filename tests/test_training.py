@@ -1,4 +1,7 @@
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -6,6 +9,7 @@ import torch
 
 from sksmoe.datasets import load_real_slices
 from sksmoe.nn._dncnn import DnCNN
+from sksmoe.pretrained import HERE
 from sksmoe.training import (
     PatchSampler,
     initialise,
@@ -15,6 +19,8 @@ from sksmoe.training import (
     save_weights,
     widen,
 )
+
+RUNS = Path(__file__).parents[1] / "benchmarks" / "training_runs"
 
 
 def test_sampler_draws_clean_and_noisy_patches_with_their_noise_level():
@@ -84,7 +90,7 @@ def test_patch_weights_favour_low_noise_and_average_one():
 
 def test_noise_weighted_loss_needs_a_positive_floor(capsys):
     with pytest.raises(SystemExit):
-        main(["--noise-weighted-loss", "0"])
+        main(["base", "--noise-weighted-loss", "0"])
     assert "must be positive" in capsys.readouterr().err
 
 
@@ -139,13 +145,14 @@ def test_learning_rate_is_a_plain_float_schedule():
 
 
 def test_training_resumes_from_its_checkpoint(tmp_path, capsys):
-    common = ["--name", "t", "--depth", "3", "--width", "4", "--batch-size", "4",
+    common = ["base", "--name", "t", "--depth", "3", "--width", "4", "--batch-size", "4",
               "--patch-size", "32", "--validate-every", "2", "--checkpoint-every", "1",
               "--workdir", str(tmp_path / "work"), "--out", str(tmp_path / "out")]
-    assert main(["--steps", "2"] + common) == 0
+    assert main(common + ["--steps", "3", "--until", "2"]) == 0  # paused at step 2 of 3
     state = torch.load(tmp_path / "work" / "t.ckpt", weights_only=True)
     assert state["step"] == 2
-    assert main(["--steps", "3"] + common) == 0
+    assert json.loads((tmp_path / "out" / "t.json").read_text())["steps"] == 2
+    assert main(common + ["--steps", "3"]) == 0
     assert "resumed" in capsys.readouterr().out
     card = json.loads((tmp_path / "out" / "t.json").read_text())
     assert card["steps"] == 3 and set(card["validation_brain_psnr"]) == {"1", "3", "5", "7", "9"}
@@ -154,20 +161,20 @@ def test_training_resumes_from_its_checkpoint(tmp_path, capsys):
     assert set(json.loads(log[-1])["val_real_psnr"]) == set(card["validation_real_brain_psnr"])
     assert len(card["validation_real_brain_psnr"]) == 5
     (tmp_path / "out" / "t.safetensors").unlink()
-    assert main(["--steps", "10", "--export"] + common) == 0  # as it stands: no training
+    assert main(common + ["--steps", "10", "--export"]) == 0  # as it stands: no training
     assert json.loads((tmp_path / "out" / "t.json").read_text())["steps"] == 3
     assert (tmp_path / "out" / "t.safetensors").is_file()
     finished = {k: v for k, v in state.items() if k != "optimizer"}  # as finished runs are kept
     torch.save(finished, tmp_path / "work" / "t.ckpt")
-    assert main(["--steps", "10", "--export"] + common) == 0
+    assert main(common + ["--steps", "10", "--export"]) == 0
     with pytest.raises(SystemExit, match="no checkpoint"):
-        main(["--export", "--name", "u"] + common[2:])
+        main(["base", "--export", "--name", "u"] + common[3:])
 
 
 def test_trains_a_noise_conditioned_half_resolution_model(tmp_path):
     from sksmoe.nn._checkpoint import load_base
 
-    assert main(["--name", "h", "--depth", "3", "--width", "4", "--batch-size", "2",
+    assert main(["base", "--name", "h", "--depth", "3", "--width", "4", "--batch-size", "2",
                  "--patch-size", "32", "--steps", "1", "--downsample", "2", "--noise-channel",
                  "--noise-weighted-loss", "0.02",
                  "--workdir", str(tmp_path), "--out", str(tmp_path)]) == 0
@@ -183,8 +190,8 @@ def test_trains_a_noise_conditioned_unet_and_resumes_it(tmp_path):
     from sksmoe.nn._checkpoint import load_base
     from sksmoe.nn._unet import UNet
 
-    common = ["--name", "u", "--arch", "unet", "--scales", "2", "--blocks", "1", "--width", "4",
-              "--batch-size", "2", "--patch-size", "32", "--noise-channel",
+    common = ["base", "--name", "u", "--arch", "unet", "--scales", "2", "--blocks", "1",
+              "--width", "4", "--batch-size", "2", "--patch-size", "32", "--noise-channel",
               "--checkpoint-every", "1", "--workdir", str(tmp_path), "--out", str(tmp_path)]
     assert main(common + ["--steps", "1"]) == 0
     assert main(common + ["--steps", "2", "--init", str(tmp_path / "u.safetensors")]) == 0
@@ -195,7 +202,7 @@ def test_trains_a_noise_conditioned_unet_and_resumes_it(tmp_path):
     assert card["steps"] == 2 and card["model"].startswith("U-Net, 2 scales")
     save_file(DnCNN(depth=3, width=4).state_dict(), str(tmp_path / "d.safetensors"))
     with pytest.raises(ValueError, match="holds a DnCNN"):
-        main(common[:1] + ["v"] + common[2:] + ["--steps", "1",
+        main(common[:2] + ["v"] + common[3:] + ["--steps", "1",
                                                 "--init", str(tmp_path / "d.safetensors")])
 
 
@@ -205,7 +212,7 @@ def test_stack_command_writes_a_base_whose_card_carries_its_members(tmp_path):
 
     members = []
     for name, arch in (("d", []), ("u", ["--arch", "unet", "--scales", "2", "--blocks", "1"])):
-        assert main(["--name", name, "--width", "4", "--depth", "3", "--batch-size", "2",
+        assert main(["base", "--name", name, "--width", "4", "--depth", "3", "--batch-size", "2",
                      "--patch-size", "32", "--steps", "1", "--noise-channel", *arch,
                      "--workdir", str(tmp_path), "--out", str(tmp_path)]) == 0
         members.append(str(tmp_path / f"{name}.safetensors"))
@@ -227,21 +234,27 @@ def test_smoe_command_fits_on_template_and_real_slices(tiny_conditioned_base, tm
     assert main(["smoe", "--base", str(tiny_conditioned_base), "--n-experts", "1",
                  "--modalities", "T1", "--noise-levels", "5", "--slice-step", "12",
                  "--real-anatomy", "pydeface-t1", "--real-slice-step", "20",
-                 "--noise-scale", "sure", "--name", "s", "--out", str(tmp_path)]) == 0
+                 "--self-ensemble", "--noise-scale", "sure", "--name", "s",
+                 "--out", str(tmp_path)]) == 0
     card = json.loads((tmp_path / "s.json").read_text())
     assert "'pydeface-t1'" in card["data"] and "pydeface" in card["license"]
-    assert "noise_scale='sure'" in card["model"]
+    assert card["preset"] == {"self_ensemble": True, "noise_scale": "sure"}
     assert set(card["validation"]["1"]["val_brain_psnr"]) == {"5"}
     real = card["validation"]["1"]["val_real_brain_psnr"]  # b=0 at 1-9%, beside the template's
     assert set(real) == {"1", "3", "5", "7", "9"} and 20 < real["9"] < real["1"] < 60
-    scaled = card["validation"]["1"]["noise_scale"]  # the saved configuration's scores
-    assert scaled["noise_scale"] == "sure" and set(scaled["val_real_brain_psnr"]) == set(real)
-    model = load(tmp_path / "s.safetensors")[-1]
-    assert model.heads_.shape == (1, 1, 8, 3, 3) and model.noise_scale == "sure"
+    ensembled = card["validation"]["1"]["self_ensemble"]  # through SelfEnsemble, then both
+    scaled = card["validation"]["1"]["noise_scale"]  # the preset's scores
+    assert ensembled["noise_scale"] == 1.0 and scaled["noise_scale"] == "sure"
+    assert scaled["self_ensemble"] and set(scaled["val_real_brain_psnr"]) == set(real)
+    assert ensembled["val_brain_psnr_mean"] > card["validation"]["1"]["val_brain_psnr_mean"]
+    pipeline = load(tmp_path / "s.safetensors")  # the plain pipeline: the wrappers are a preset
+    assert [type(step).__name__ for step in pipeline] == [
+        "PatchDecomposer", "EmbeddingPCA", "SparseMoEDenoiser"]
+    assert pipeline[-1].heads_.shape == (1, 1, 8, 3, 3)
 
 
 def test_compacted_checkpoint_halves_its_tensors_and_resumes(tmp_path):
-    common = ["--name", "c", "--depth", "3", "--width", "8", "--batch-size", "2",
+    common = ["base", "--name", "c", "--depth", "3", "--width", "8", "--batch-size", "2",
               "--patch-size", "32", "--checkpoint-every", "1", "--validate-every", "100",
               "--workdir", str(tmp_path), "--out", str(tmp_path)]
     assert main(common + ["--steps", "2"]) == 0
@@ -270,7 +283,7 @@ def test_compacted_checkpoint_halves_its_tensors_and_resumes(tmp_path):
 
 
 def test_resume_starts_adam_afresh_when_its_second_moments_were_lost(tmp_path, capsys):
-    common = ["--name", "z", "--depth", "3", "--width", "8", "--batch-size", "2",
+    common = ["base", "--name", "z", "--depth", "3", "--width", "8", "--batch-size", "2",
               "--patch-size", "32", "--checkpoint-every", "1", "--validate-every", "100",
               "--workdir", str(tmp_path), "--out", str(tmp_path)]
     assert main(common + ["--steps", "1"]) == 0
@@ -284,3 +297,94 @@ def test_resume_starts_adam_afresh_when_its_second_moments_were_lost(tmp_path, c
     assert "Adam starts afresh" in capsys.readouterr().out
     resumed = torch.load(path, weights_only=True)["optimizer"]["state"]
     assert all(int(s["step"]) == 1 for s in resumed.values())  # one step since the restart
+
+
+@pytest.mark.parametrize("name", ["dncnn17x32", "unet3x32f"])
+def test_committed_checkpoints_resume(name, capsys):
+    from sksmoe.nn._checkpoint import load_base
+    from sksmoe.training import Checkpoint, TrainState
+
+    class Sampler:
+        def set_state(self, state):
+            self.state = json.loads(state)
+
+    path = RUNS / f"{name}.ckpt"
+    model = load_base(path)
+    state = TrainState(model, torch.optim.Adam(model.parameters()), Sampler())
+    assert Checkpoint(path).resume(state)
+    saved = torch.load(path, weights_only=True)
+    assert state.step == saved["step"] > 0 and state.seconds == saved["seconds"] > 0
+    assert "bit_generator" in state.sampler.state
+    assert "resumed" in capsys.readouterr().out
+
+
+def test_the_library_does_not_import_the_command_line():
+    code = "import sys, sksmoe.training; print('sksmoe.cli' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_the_checked_in_recipe_rebuilds_the_bundled_model(capsys):
+    assert main(["recipe", str(RUNS / "recipe.txt"), "--workdir", "W", "--scale", "tiny",
+                 "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    bundled = json.loads((HERE / "smoe_patch.json").read_text())["command"]
+    assert len(lines) == 14 and all(": python -m sksmoe.training " in line for line in lines)
+    assert "--name unet3x32f --arch unet --scales 3 --blocks 6" in lines[11]
+    assert "--init W/unet3x32e.ckpt" in lines[11] and "--steps 4" in lines[11]  # tiny
+    assert "stack W/dncnn17x32nwr2.safetensors W/unet3x32f.safetensors" in lines[12]
+    options = bundled.split("--base ")[1].split(" ", 1)[1].split(" --out")[0]
+    assert options in lines[13] and lines[13].endswith("--real-slice-step 20")
+
+
+@pytest.fixture
+def few_validation_images(monkeypatch):
+    """Validation sets of one slice a contrast and level, so that a recipe runs in seconds."""
+    from sksmoe.training import _data
+
+    def first_slice(images):
+        keep = (images[3].slice_index == images[3].slice_index.iloc[0]).to_numpy()
+        return tuple(x[keep] for x in images)
+
+    few, real = first_slice(_data.validation_set()), first_slice(_data.real_validation_set())
+    monkeypatch.setattr(_data, "validation_set", lambda: few)
+    monkeypatch.setattr(_data, "real_validation_set", lambda: real)
+    assert len(few[0]) == 10 and len(real[0]) == 5
+
+
+@pytest.mark.usefixtures("few_validation_images")
+def test_a_miniature_recipe_runs_end_to_end_and_resumes(tmp_path, capsys):
+    from sksmoe import load
+    from sksmoe.nn._checkpoint import load_base
+    from sksmoe.nn._stack import Stack
+
+    small = "--batch-size 2 --patch-size 32 --noise-channel --workdir {workdir} --out {workdir}"
+    recipe = tmp_path / "recipe.txt"
+    recipe.write_text(f"""# a miniature of the real recipe
+base --name d --depth 3 --width 4 --steps 6 --until 2 {small}
+base --name d2 --depth 3 --width 6 --init {{workdir}}/d.ckpt --steps 2 {small}  # widened
+base --name u --arch unet --scales 2 --blocks 1 --width 4 --steps 2 \\
+  {small}
+stack {{workdir}}/d2.safetensors {{workdir}}/u.safetensors --weights 0.15 0.85 \\
+  --name s --out {{workdir}}
+smoe --base {{workdir}}/s.safetensors --n-experts 1 --modalities T1 --noise-levels 5 \\
+  --slice-step 12 --foreground-only --name m --out {{workdir}}
+""")
+    command = ["recipe", str(recipe), "--workdir", str(tmp_path / "w")]
+    assert main(command) == 0
+    w = tmp_path / "w"
+    assert json.loads((w / "d.json").read_text())["steps"] == 2  # paused there
+    assert json.loads((w / "d2.json").read_text())["init"] == "d.ckpt"
+    assert load_base(w / "d2.safetensors").width == 6
+    assert isinstance(load_base(w / "s.safetensors"), Stack)
+    card = json.loads((w / "m.json").read_text())
+    assert card["preset"] == {"self_ensemble": False, "noise_scale": 1.0}
+    assert card["foreground_only"] is True and card["base"] == "s.safetensors"
+    assert card["validation"]["1"]["val_brain_psnr"].keys() == {"5"}
+    assert card["command"].startswith("python -m sksmoe.training smoe --base ")
+    assert load(w / "m.safetensors")[-1].heads_.shape[0] == 1
+    capsys.readouterr()
+    assert main(command) == 0  # every card is there: nothing runs again
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 5 and all(line.split(":")[0].endswith("done") for line in out)

@@ -48,7 +48,7 @@ def load_real_slices(source="dipy-t1"):
         ``"dipy-t1"``: one skull-stripped T1-weighted slice (256x256);
         ``"dipy-b0"``: ten axial b=0 slices of a diffusion scan (128x128, T2-weighted);
         ``"pydeface-t1"``: 43 axial slices of a whole-head 1 mm T1-weighted scan (256x192),
-        a training source of ``python -m sksmoe.training --real-anatomy``, not a test
+        a training source of ``python -m sksmoe.training base --real-anatomy``, not a test
         source; ``"colin27"``: 10 axial slices of Colin27, one subject scanned 27 times and
         averaged (T1-weighted, skull-stripped, 1 mm, 217x181, stored with 8-bit grey levels),
         a test source. The last two are extracted from the source archives of pydeface

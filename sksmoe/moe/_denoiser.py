@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..decomposition._regions import check_regions
 from ..utils._torch import resolve_device
 from ..utils._validation import DEVICE, NON_NEGATIVE, POSITIVE_INT, check_array
+from ._base import DenoiserMixin
 from ._experts import denoise_regions, mix_experts, residual_function
 from ._gating import kmeans_centers, nearest_center, noise_edges, position_labels
 
@@ -20,7 +21,7 @@ FINE_TUNES = ("last", "all", "none")
 CONTEXTS = ("image", "region")
 
 
-class SparseMoEDenoiser(BaseEstimator):
+class SparseMoEDenoiser(DenoiserMixin, BaseEstimator):
     """Sparse mixture of DnCNN experts: each region is denoised by the one expert its gate picks.
 
     Used as the last step after a decomposer and (for k-means gating) an embedding::
@@ -291,12 +292,6 @@ class SparseMoEDenoiser(BaseEstimator):
         labels = self._expert_labels(X, gate, seed_offset=1)
         return np.stack([r.coverage(lab, self.n_experts).argmax(axis=0)
                          for r, lab in zip(X, labels)])
-
-    def score(self, X, y):
-        """Mean PSNR (dB) of the denoised images against the clean images ``y``."""
-        from ..metrics import psnr
-
-        return float(np.mean(psnr(y, self.predict(X))))
 
 
 def _check_images(X, images, name):

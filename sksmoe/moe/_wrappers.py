@@ -16,6 +16,7 @@ from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ..decomposition._regions import Regions, as_object_array, turn, unturn
+from ._base import DenoiserMixin
 from ._sure import SURE_SCALES, sure_mask, sure_scale
 
 #: The 8 flips and 90-degree turns of the square's symmetry group, as (turns, flip).
@@ -39,7 +40,7 @@ def _identity(X):
     return X
 
 
-class _TestTimeWrapper(MetaEstimatorMixin, BaseEstimator):
+class _TestTimeWrapper(DenoiserMixin, MetaEstimatorMixin, BaseEstimator):
     """Shared by the wrappers: fit a clone, predict through ``_predict_prepared``."""
 
     @property
@@ -58,12 +59,6 @@ class _TestTimeWrapper(MetaEstimatorMixin, BaseEstimator):
         self._validate_params()
         prepare, final = split_prediction(self)
         return final(prepare(X))
-
-    def score(self, X, y):
-        """Mean PSNR (dB) of the denoised images against the clean images ``y``."""
-        from ..metrics import psnr
-
-        return float(np.mean(psnr(y, self.predict(X))))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

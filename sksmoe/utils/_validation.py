@@ -89,3 +89,18 @@ def check_non_negative(value, name):
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"`{name}` must be a finite number >= 0, got {value}.")
     return value
+
+
+def noise_scale_argument(text):
+    """Type of a ``--noise-scale`` command-line option: 'sure' or a number > 0."""
+    import argparse
+
+    if text == "sure":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0:
+        raise argparse.ArgumentTypeError(f"expected 'sure' or a number > 0, got {text!r}")
+    return value

@@ -1,0 +1,115 @@
+"""Fit the SMoE pipeline on a base network: experts for several k, the best on validation."""
+
+import time
+
+import numpy as np
+
+from ._data import REAL_VALIDATION, mean_by_level, smoe_training_groups
+
+
+def decompose(steps, groups):
+    """Region sets of every image of ``groups`` (stacks of different sizes) by the fitted
+    decomposer (and embedding) ``steps``, as one object array, and the clean images as a
+    list: ``X, y`` for :meth:`~sksmoe.moe.SparseMoEDenoiser.fit`."""
+    return (np.concatenate([steps.transform(group.noisy) for group in groups]),
+            [image for group in groups for image in group.clean])
+
+
+def scores(denoised, clean, mask, meta):
+    """Mean brain-mask PSNR of ``denoised`` and its mean at each noise level, rounded."""
+    from ..metrics import psnr
+
+    values = psnr(clean, denoised, mask)
+    return (round(float(values.mean()), 3),
+            {p: round(v, 3) for p, v in mean_by_level(values, meta).items()})
+
+
+def fit_smoe(args):
+    """Fit SMoE Patch pipelines for several k on a base, keep the best on validation, score
+    it with the preset's wrappers (:class:`~sksmoe.moe.SelfEnsemble`,
+    :class:`~sksmoe.moe.NoiseScale`) and save the plain fitted pipeline."""
+    from sklearn.pipeline import make_pipeline
+
+    from .._persistence import save
+    from ..datasets import make_brainweb_dataset
+    from ..decomposition import PatchDecomposer
+    from ..embedding import EmbeddingPCA
+    from ..metrics import brain_mask
+    from ..moe import NoiseScale, SelfEnsemble, SparseMoEDenoiser
+    from ..nn._checkpoint import BUNDLED_BASE
+    from ._cards import data_license, model_card
+    from ._data import real_validation_set
+
+    start = time.perf_counter()
+    data = make_brainweb_dataset(args.modalities, noise_levels=args.noise_levels,
+                                 slice_step=args.slice_step, random_state=args.seed)
+    train, val = data.train, data.validation
+    groups = smoe_training_groups(train, args.noise_levels, args.real_anatomy,
+                                  args.real_slice_step, args.seed)
+    decomposer, embedding = PatchDecomposer().fit(train.noisy), EmbeddingPCA()
+    X, y = decompose(decomposer, groups)
+    X = embedding.fit_transform(X)
+    fit_params = {"foreground": [brain_mask(clean) for clean in y]} if args.foreground_only else {}
+    print(f"{len(X)} training and {len(val.noisy)} validation images")
+    features = make_pipeline(decomposer, embedding)
+    real_noisy, *real = real_validation_set()
+    val_X, real_X = features.transform(val.noisy), features.transform(real_noisy)
+    print(f"decomposition and embedding: {time.perf_counter() - start:.0f} s")
+    base = "bundled" if args.base.resolve() == BUNDLED_BASE else str(args.base)
+    results, models = {}, {}
+    for k in args.n_experts:
+        tic = time.perf_counter()
+        models[k] = SparseMoEDenoiser(n_experts=k, noise_bands=args.noise_bands, base=base,
+                                      random_state=args.seed).fit(X, y, **fit_params)
+        mean, by_level = scores(models[k].predict(val_X), val.clean, val.mask, val.meta)
+        results[k] = {"val_brain_psnr_mean": mean, "val_brain_psnr": by_level,
+                      "fit_seconds": round(time.perf_counter() - tic, 1)}
+        print(f"k={k}: validation brain PSNR {mean:.3f} dB {by_level} "
+              f"(fit {results[k]['fit_seconds']:.0f} s)")
+    best = max(results, key=lambda k: results[k]["val_brain_psnr_mean"])
+    results[best]["val_real_brain_psnr"] = scores(models[best].predict(real_X), *real)[1]
+    print(f"k={best} on real b=0: {results[best]['val_real_brain_psnr']}")
+
+    def wrapped_scores(wrapped, **applied):
+        # a wrapper of the pipeline runs its decomposer and embedding once per image, so
+        # wrapping its last step on the features computed above gives the same images
+        mean, by_level = scores(wrapped.predict(val_X), val.clean, val.mask, val.meta)
+        real_by_level = scores(wrapped.predict(real_X), *real)[1]
+        print(f"k={best} with {applied}: validation brain PSNR {mean:.3f} dB {by_level}; "
+              f"real b=0 {real_by_level}")
+        return {**applied, "val_brain_psnr_mean": mean, "val_brain_psnr": by_level,
+                "val_real_brain_psnr": real_by_level}
+
+    wrapped = models[best]  # k is chosen without the wrappers
+    if args.self_ensemble:
+        wrapped = SelfEnsemble(wrapped)
+        results[best]["self_ensemble"] = wrapped_scores(wrapped, self_ensemble=True,
+                                                        noise_scale=1.0)
+    if args.noise_scale != 1:
+        wrapped = NoiseScale(wrapped, scale=args.noise_scale)
+        results[best]["noise_scale"] = wrapped_scores(
+            wrapped, self_ensemble=args.self_ensemble, noise_scale=args.noise_scale)
+    pipeline = make_pipeline(decomposer, embedding, models[best])  # saved without wrappers
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = save(pipeline, args.out / f"{args.name}.safetensors", overwrite=True)
+    model_card(
+        pipeline, args.command,
+        {"validation": results,
+         "validation_real": "val_real_brain_psnr: brain-mask PSNR (dB) of the chosen k on "
+                            + REAL_VALIDATION},
+        path, license=data_license([group.license for group in groups[1:]], verb="fitted",
+                                   note="; MobileNetV2 ImageNet weights are torchvision's, "
+                                        "BSD-3-Clause"),
+        preset={"self_ensemble": args.self_ensemble, "noise_scale": args.noise_scale},
+        foreground_only=args.foreground_only, base=args.base.name,
+        data=f"{data.description}"
+             + "".join(f" Plus every {args.real_slice_step}th slice of real source {name!r} "
+                       "(sksmoe.datasets.load_real_slices) at each noise level."
+                       for name in args.real_anatomy)
+             + f" Train {len(X)} images, validation {len(val.noisy)} images.",
+        real_anatomy=args.real_anatomy, real_slice_step=args.real_slice_step,
+        k_chosen_on_validation=best, modalities=args.modalities,
+        noise_levels=args.noise_levels, slice_step=args.slice_step, seed=args.seed,
+        wall_seconds=round(time.perf_counter() - start, 1))
+    print(f"chose k={best}")
+    return 0
