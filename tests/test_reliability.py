@@ -141,7 +141,7 @@ def test_array_layouts_give_the_same_denoising(tiny_model, small_data, tmp_path,
 
 
 @pytest.mark.parametrize("fault", ["empty", "truncated", "text", "wrong suffix", "directory",
-                                   "symlink to input", "4-D"])
+                                   "symlink to input", "5-D"])
 def test_bad_files_exit_2_with_a_message(tmp_path, small_data, tiny_model_path, capsys, fault):
     import nibabel as nib
 
@@ -167,7 +167,7 @@ def test_bad_files_exit_2_with_a_message(tmp_path, small_data, tiny_model_path, 
         src, out = good, tmp_path / "link.nii.gz"
         out.symlink_to(good)
     else:
-        nib.save(nib.Nifti1Image(np.zeros((40, 40, 3, 2), np.float32), np.eye(4)), src)
+        nib.save(nib.Nifti1Image(np.zeros((40, 40, 3, 2, 2), np.float32), np.eye(4)), src)
     before = src.read_bytes() if src.is_file() else None
     extra = ["--overwrite"] if fault == "symlink to input" else []
     assert main(["denoise", str(src), str(out), "--model", str(tiny_model_path)] + extra) == 2

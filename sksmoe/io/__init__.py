@@ -12,16 +12,18 @@ Data policy:
 
 - Reading keeps the stored dtype, except that data with a scaling (NIfTI
   ``scl_slope``/``scl_inter``, integer MINC, DICOM RescaleSlope/RescaleIntercept other
-  than 1/0) is returned as float32. Only 2-D and 3-D images are accepted (a trailing
-  singleton 4th NIfTI axis is dropped). Colour PNG/TIFF images are accepted only if
-  their R, G and B channels are equal; the grey channel is returned (alpha dropped).
+  than 1/0) is returned as float32. 2-D and 3-D images are accepted, and 4-D NIfTI
+  series (3-D volumes along the last axis; a trailing singleton 4th axis is dropped).
+  Colour PNG/TIFF images are accepted only if their R, G and B channels are equal; the
+  grey channel is returned (alpha dropped).
 - Writing keeps the dtype of the data (bool is written as uint8, float16 as
   float32), except: MINC stores float64 as float64 and anything else as float32;
   PNG accepts only 2-D uint8 or uint16 data (convert explicitly); DICOM stores
   signed integers in the int16 (else uint16) range as int16 (uint16), unsigned
   integers in the uint16 range as uint16, and anything else (floats, wider integers)
   as uint16 with RescaleIntercept = min and RescaleSlope = (max - min) / 65534, so the
-  values read back are within (max - min) / 65535 of the data.
+  values read back are within (max - min) / 65535 of the data. Only NIfTI holds 4-D
+  series.
 - Affines map voxel indices to RAS+ world coordinates in mm; PNG and TIFF get the
   identity. DICOM data is ``data[row, column, slice]``, slices ordered along the slice
   normal starting from the lowest InstanceNumber; a single file gives 2-D data, a
@@ -45,7 +47,7 @@ Examples
 
 from ._folders import load_brainweb_folder, load_ixi_folder
 from ._image import check_writable, read_image, write_image
-from ._volume import Volume
+from ._volume import Volume, axial_axis
 
-__all__ = ["Volume", "check_writable", "load_brainweb_folder", "load_ixi_folder", "read_image",
-           "write_image"]
+__all__ = ["Volume", "axial_axis", "check_writable", "load_brainweb_folder", "load_ixi_folder",
+           "read_image", "write_image"]

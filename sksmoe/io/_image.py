@@ -31,7 +31,7 @@ _WRITERS = {
 
 
 def read_image(path):
-    """Read a 2-D or 3-D image from a file or a DICOM series folder.
+    """Read a 2-D or 3-D image (or a 4-D NIfTI series) from a file or a DICOM series folder.
 
     Parameters
     ----------
@@ -53,7 +53,8 @@ def read_image(path):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the format is not supported, or the file is corrupt or not 2-D/3-D.
+        If the format is not supported, or the file is corrupt or not 2-D/3-D (4-D for
+        NIfTI).
     """
     path = check_path(path)
     check_exists(path)
@@ -72,7 +73,8 @@ def read_image(path):
 
 
 def write_image(path, data, like=None, *, overwrite=False):
-    """Write a 2-D or 3-D array atomically in the format given by ``path``.
+    """Write a 2-D or 3-D array (or a 4-D series, as NIfTI) atomically in the format given by
+    ``path``.
 
     Parameters
     ----------
@@ -81,8 +83,8 @@ def write_image(path, data, like=None, *, overwrite=False):
         ``.tif`` or ``.tiff`` file. A DICOM series folder is written when ``path`` is a
         str ending with "/", or has no suffix and ``like`` is a DICOM volume.
     data : array-like
-        Finite 2-D or 3-D numeric array, written in its dtype (bool as uint8,
-        float16 as float32) except where the format needs otherwise (see
+        Finite 2-D, 3-D or 4-D (NIfTI only) numeric array, written in its dtype (bool as
+        uint8, float16 as float32) except where the format needs otherwise (see
         :mod:`sksmoe.io`).
     like : Volume, optional
         Volume of the same shape whose geometry is reused: affine and header for
@@ -113,7 +115,7 @@ def write_image(path, data, like=None, *, overwrite=False):
     path = check_path(path)
     if like is not None and not isinstance(like, Volume):
         raise TypeError(f"`like` must be a Volume or None, got {type(like).__name__}.")
-    check_array(data, "data", ndim=(2, 3))
+    check_array(data, "data", ndim=(2, 3, 4))
     data = np.asarray(data)
     if data.dtype == bool or data.dtype == np.float16:
         data = data.astype(np.uint8 if data.dtype == bool else np.float32)
@@ -147,6 +149,9 @@ def check_writable(path, ndim, like=None, *, overwrite=False):
 def _writer(path, ndim, like, series):
     """The writer of ``ndim``-D data to ``path``, and whether it writes a series folder."""
     suffix = _suffix(path)
+    if ndim == 4 and (series or suffix not in (".nii", ".nii.gz")):
+        raise ValueError(f"Cannot write 4-D data to '{path}': only NIfTI holds a series of "
+                         "volumes; write .nii or .nii.gz.")
     if series or (not suffix and like is not None and like.format == "dicom"):
         return functools.partial(write_dicom, series=True), True
     if suffix not in _WRITERS:

@@ -14,7 +14,8 @@ def read_nibabel(path, fmt):
     """Read a NIfTI (``fmt="nifti"``) or MINC (``fmt="minc"``) file into a Volume.
 
     Scaled data (NIfTI ``scl_slope``/``scl_inter``, integer MINC) is returned as
-    float32, anything else in its stored dtype. A trailing singleton 4th axis is dropped.
+    float32, anything else in its stored dtype. NIfTI may be 4-D (a series of 3-D volumes
+    along the last axis, read whole); a trailing singleton 4th axis is dropped.
     """
     with reading(path, _NAMES[fmt]):
         img = nib.load(path)
@@ -26,7 +27,7 @@ def read_nibabel(path, fmt):
     data = native(data)
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
-    check_ndim(data, path)
+    check_ndim(data, path, (2, 3, 4) if fmt == "nifti" else (2, 3))
     return Volume(data, img.affine, img.header, fmt, path)
 
 

@@ -12,12 +12,13 @@ FORMATS = ("nifti", "minc", "dicom", "png", "tiff")
 
 @dataclass(eq=False)
 class Volume:
-    """A 2-D or 3-D image with its voxel-to-world geometry.
+    """A 2-D or 3-D image, or a 4-D series of 3-D volumes, with its voxel-to-world geometry.
 
     Parameters
     ----------
     data : ndarray
-        Voxel values, 2-D or 3-D, in the dtype stored on disk (see :mod:`sksmoe.io`).
+        Voxel values, 2-D, 3-D or 4-D (3-D volumes along the last axis: an fMRI or
+        diffusion series), in the dtype stored on disk (see :mod:`sksmoe.io`).
     affine : ndarray of shape (4, 4), default=identity
         Voxel index to world (RAS+, mm) transform.
     header : object, optional
@@ -40,9 +41,9 @@ class Volume:
 
     def __post_init__(self):
         self.data = np.asarray(self.data)
-        if self.data.ndim not in (2, 3):
+        if self.data.ndim not in (2, 3, 4):
             raise ValueError(
-                f"Volume data must be 2-D or 3-D, got shape {self.data.shape}."
+                f"Volume data must be 2-D, 3-D or 4-D, got shape {self.data.shape}."
             )
         self.affine = np.asarray(self.affine, dtype=float)
         if (
@@ -63,18 +64,49 @@ class Volume:
         )
 
 
+def axial_axis(volume):
+    """The array axis along which a 3-D (or 4-D) ``volume`` has axial slices.
+
+    That is the axis whose direction in ``volume.affine`` is closest to the head's
+    inferior-superior (world z) direction, whatever the storage order (RAS, LIA, LPS, ...)
+    or obliquity; axis 0, the pages of a stack, for PNG and TIFF, which carry no geometry.
+
+    Parameters
+    ----------
+    volume : Volume
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lia = np.array([[-1, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 0], [0, 0, 0, 1]])
+    >>> axial_axis(Volume(np.zeros((4, 5, 6)), lia))
+    1
+    """
+    if volume.format in ("png", "tiff"):
+        return 0
+    columns = volume.affine[:3, :3]
+    lengths = np.linalg.norm(columns, axis=0)
+    cosines = np.abs(columns[2]) / np.where(lengths > 0, lengths, np.inf)
+    return int(np.argmax(cosines))
+
+
 def native(data):
     """Return ``data`` in native byte order, with a plain dtype such as ``int16``."""
     dtype = data.dtype.newbyteorder("=")
     return data.astype(dtype, copy=False).view(dtype)
 
 
-def check_ndim(data, path):
-    """Raise ``ValueError`` naming the file unless ``data`` is 2-D or 3-D."""
-    if data.ndim not in (2, 3):
+def check_ndim(data, path, ndims=(2, 3)):
+    """Raise ``ValueError`` naming the file unless ``data.ndim`` is in ``ndims``."""
+    if data.ndim not in ndims:
+        kinds = "2-D and 3-D images" + (" and 4-D series" if 4 in ndims else "")
         raise ValueError(
-            f"'{path}' holds an image of shape {data.shape}; only 2-D and 3-D images "
-            "are supported."
+            f"'{path}' holds an image of shape {data.shape}; only {kinds} are supported "
+            "in this format."
         )
 
 

@@ -6,7 +6,6 @@ import numpy as np
 
 from ..nn._checkpoint import state_to_numpy
 
-
 #: Adam steps per expert, step size and regions per batch.
 MAX_STEPS, LEARNING_RATE, BATCH_SIZE = 200, 1e-4, 16
 

@@ -10,7 +10,6 @@ is the 3x3 neighbourhood of the trunk features: fitting the last layer to the re
 import numpy as np
 
 
-
 def _sample_pixels(regions, index, n, rng, foreground=None):
     """Flat indices (in the crop of region ``index``) of ``n`` random pixels of the region,
     inside ``foreground`` (a mask of the image) if given."""

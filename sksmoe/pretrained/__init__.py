@@ -1,5 +1,6 @@
 """Models bundled with sksmoe (trained by our own scripts; see the JSON model cards here)."""
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -78,7 +79,8 @@ def denoise(images, model=None, *, batch_size=8, progress=False):
     out = stack.astype(np.float32)  # constant slices stay as they are
     varying = np.flatnonzero(stack.max(axis=(1, 2)) > stack.min(axis=(1, 2)))
     starts = range(0, len(varying), batch_size)
-    for start in tqdm(starts, disable=not progress, unit="batch", desc="denoising"):
+    for start in tqdm(starts, disable=not progress, unit="batch", desc="denoising",
+                      leave=None):  # nested under a bar over volumes: cleared when done
         batch = varying[start:start + batch_size]
         out[batch] = model.predict(stack[batch])
     out = out + np.float32(offset) if offset else out
@@ -95,8 +97,13 @@ def _output_dtype(data, denoised):
     return denoised.astype(np.float32)
 
 
-def denoise_file(source, target, model=None, *, axis=2, overwrite=False, progress=False):
+def denoise_file(source, target, model=None, *, axis=None, overwrite=False, progress=False):
     """Denoise an image file slice by slice and write it with the input's geometry.
+
+    A 3-D volume is cut into axial slices: along the array axis closest to the head's
+    inferior-superior direction in its affine (:func:`sksmoe.io.axial_axis`), whatever the
+    storage order; a PNG or TIFF stack along its pages. A 4-D NIfTI series (fMRI, diffusion)
+    is denoised one 3-D volume (last axis) at a time.
 
     Parameters
     ----------
@@ -107,18 +114,18 @@ def denoise_file(source, target, model=None, *, axis=2, overwrite=False, progres
         from ``source``.
     model : Pipeline, optional
         A fitted pipeline; the bundled one if None.
-    axis : {0, 1, 2}, default=2
-        Slice axis of a 3-D volume.
+    axis : {0, 1, 2}, optional
+        Array axis to slice 3-D volumes along, instead of the axial one.
     overwrite : bool, default=False
         Replace ``target`` if it exists.
     progress : bool, default=False
-        Show a progress bar over slices.
+        Print the slicing on stderr and show progress bars over volumes and slices.
 
     Returns
     -------
     Path
-        The written file. Float input gives float32 output; integer input is rounded and
-        clipped to its dtype.
+        The written file, in the input's array layout. Float input gives float32 output;
+        integer input is rounded and clipped to its dtype.
     """
     import os
     from pathlib import Path
@@ -130,20 +137,52 @@ def denoise_file(source, target, model=None, *, axis=2, overwrite=False, progres
             and os.path.samefile(source, target)):
         raise ValueError("The output must differ from the input: sksmoe never overwrites "
                          "its input.")
+    if axis not in (None, 0, 1, 2):
+        raise ValueError(f"`axis` must be 0, 1, 2 or None, got {axis!r}.")
     volume = read_image(source)
     data = np.asarray(volume.data)
     check_writable(target, data.ndim, volume, overwrite=overwrite)  # before the long work
     model = load_pretrained() if model is None else model
-    if data.ndim == 3:
-        stack = np.moveaxis(data, axis, 0)
-        denoised = np.moveaxis(denoise(stack, model, progress=progress), 0, axis)
+    if data.ndim == 2:
+        denoised = _output_dtype(data, denoise(data, model))
     else:
-        denoised = denoise(data, model)
-    return write_image(target, _output_dtype(data, denoised), like=volume,
-                       overwrite=overwrite)
+        axis, why = (axis, "as asked") if axis is not None else _axial(volume)
+        if progress:
+            print(f"slicing along array axis {axis} ({why}), {data.shape[axis]} slices"
+                  + (f", in each of {data.shape[3]} volumes" if data.ndim == 4 else ""),
+                  file=sys.stderr)
+        denoised = _denoise_volumes(data, axis, model, progress)
+    return write_image(target, denoised, like=volume, overwrite=overwrite)
 
 
-def denoise_files(inputs, outputs, model=None, *, axis=2, overwrite=False, n_jobs=None):
+def _axial(volume):
+    """The axial slice axis of ``volume`` (:func:`sksmoe.io.axial_axis`) and why, for users."""
+    from nibabel.orientations import aff2axcodes
+
+    from ..io import axial_axis
+
+    if volume.format in ("png", "tiff"):
+        return axial_axis(volume), "the pages of a stack without geometry"
+    return axial_axis(volume), f"axial; orientation {''.join(aff2axcodes(volume.affine))}"
+
+
+def _denoise_volumes(data, axis, model, progress):
+    """Denoise a 3-D volume, or each volume of a 4-D series (last axis) in turn, sliced along
+    ``axis``; only one volume's intermediate arrays exist at a time."""
+    from tqdm.auto import tqdm
+
+    series = data if data.ndim == 4 else data[..., None]
+    out = np.empty(series.shape,
+                   data.dtype if np.issubdtype(data.dtype, np.integer) else np.float32)
+    for t in tqdm(range(series.shape[3]), disable=not progress or data.ndim == 3,
+                  unit="volume", desc="volumes"):
+        stack = np.moveaxis(series[..., t], axis, 0)
+        denoised = _output_dtype(stack, denoise(stack, model, progress=progress))
+        out[..., t] = np.moveaxis(denoised, 0, axis)
+    return out.reshape(data.shape)
+
+
+def denoise_files(inputs, outputs, model=None, *, axis=None, overwrite=False, n_jobs=None):
     """Denoise many image files in parallel with joblib (one task per file).
 
     The tasks go through :class:`joblib.Parallel`, so
@@ -157,8 +196,9 @@ def denoise_files(inputs, outputs, model=None, *, axis=2, overwrite=False, n_job
         Files to read and to write, in pairs (see :func:`denoise_file`).
     model : Pipeline, optional
         A fitted pipeline; the bundled one if None.
-    axis : {0, 1, 2}, default=2
-        Slice axis of 3-D volumes.
+    axis : {0, 1, 2}, optional
+        Array axis to slice 3-D volumes along; the axial one if None (see
+        :func:`denoise_file`).
     overwrite : bool, default=False
         Replace outputs that exist.
     n_jobs : int, optional

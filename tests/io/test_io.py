@@ -1,16 +1,15 @@
 import gzip
-import os
 import shutil
 
 import nibabel as nib
 import numpy as np
-import pydicom
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sksmoe.io import Volume, load_brainweb_folder, load_ixi_folder, read_image, write_image
+from sksmoe.io import (Volume, check_writable, load_brainweb_folder, load_ixi_folder, read_image,
+                       write_image)
 
 RNG = np.random.default_rng(0)
 # 2 mm x 2 mm x 2.5 mm voxels, a 90 degree rotation about z plus a small tilt, an offset.
@@ -76,107 +75,22 @@ def test_nifti_4d(tmp_path):
     data = _int_volume((3, 4, 5, 1))
     nib.save(nib.Nifti1Image(data, AFFINE), tmp_path / "single.nii")
     np.testing.assert_array_equal(read_image(tmp_path / "single.nii").data, data[..., 0])
-    nib.save(nib.Nifti1Image(_int_volume((3, 4, 5, 2)), AFFINE), tmp_path / "fmri.nii")
-    with pytest.raises(ValueError, match=r"fmri.nii.*\(3, 4, 5, 2\)"):
-        read_image(tmp_path / "fmri.nii")
-
-
-# --- overwrite and atomic writes ---------------------------------------------------
-
-
-def test_refuses_to_overwrite_unless_asked(tmp_path):
-    path = tmp_path / "a.nii.gz"
-    write_image(path, np.zeros((3, 3, 3)))
-    with pytest.raises(FileExistsError, match="a.nii.gz"):
-        write_image(path, np.ones((3, 3, 3)))
-    np.testing.assert_array_equal(read_image(path).data, 0)
-    write_image(path, np.ones((3, 3, 3)), overwrite=True)
-    np.testing.assert_array_equal(read_image(path).data, 1)
-    assert [p.name for p in tmp_path.iterdir()] == ["a.nii.gz"]
-
-
-def test_failed_write_leaves_original_and_no_temporary_file(tmp_path, monkeypatch):
-    path = tmp_path / "a.nii.gz"
-    write_image(path, np.zeros((3, 3, 3)))
-    original = path.read_bytes()
-
-    def broken_save(img, filename):
-        with open(filename, "wb") as f:
-            f.write(b"half a file")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(nib, "save", broken_save)
-    with pytest.raises(OSError, match="disk full"):
-        write_image(path, np.ones((3, 3, 3)), overwrite=True)
-    assert path.read_bytes() == original
-    assert [p.name for p in tmp_path.iterdir()] == ["a.nii.gz"]
-
-
-def test_temporary_files_escape_suffix_globs_and_stale_ones_are_removed(tmp_path,
-                                                                         monkeypatch):
-    import subprocess
-
-    path = tmp_path / "a.nii.gz"
-    seen = []
-
-    def save_and_look(img, filename):
-        seen.append(sorted(p.name for p in tmp_path.glob("*.nii.gz")))
-        nib.Nifti1Image.to_filename(img, filename)
-
-    monkeypatch.setattr(nib, "save", save_and_look)
-    write_image(path, np.zeros((3, 3, 3)))
-    assert seen == [[]]  # while writing, a *.nii.gz glob finds nothing
-    dead = subprocess.Popen(["true"])
-    dead.wait()  # a process that no longer exists: its temporaries are stale
-    stale = tmp_path / f".a.nii.gz.sksmoe-tmp-{dead.pid}-0000"
-    stale.mkdir()
-    (stale / "a.nii.gz").write_bytes(b"half a file")
-    live = tmp_path / f".a.nii.gz.sksmoe-tmp-{os.getpid()}-0000"  # a write in progress
-    live.mkdir()
-    write_image(path, np.ones((3, 3, 3)), overwrite=True)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "a.nii.gz"]
-
-
-def test_unwritable_output_folder_is_refused(tmp_path):
-    folder = tmp_path / "read-only"
-    folder.mkdir()
-    folder.chmod(0o555)
-    try:
-        if os.access(folder, os.W_OK):
-            pytest.skip("running as a user who can write anywhere")
-        with pytest.raises(PermissionError, match="not writable"):
-            write_image(folder / "a.nii.gz", np.zeros((3, 3, 3)))
-    finally:
-        folder.chmod(0o755)
-
-
-def test_failed_series_write_leaves_original_folder(tmp_path, monkeypatch):
-    folder = write_image(f"{tmp_path}/series/", _int_volume())
-    before = sorted((p.name, p.read_bytes()) for p in folder.iterdir())
-    calls = []
-    save_as = pydicom.Dataset.save_as
-
-    def fail_on_third_slice(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise OSError("disk full")
-        return save_as(self, *args, **kwargs)
-
-    monkeypatch.setattr(pydicom.Dataset, "save_as", fail_on_third_slice)
-    with pytest.raises(OSError, match="disk full"):
-        write_image(f"{tmp_path}/series/", _int_volume(), overwrite=True)
-    assert sorted((p.name, p.read_bytes()) for p in folder.iterdir()) == before
-    assert [p.name for p in tmp_path.iterdir()] == ["series"]
-
-
-def test_overwrite_series_folder_and_missing_output_folder(tmp_path):
-    write_image(f"{tmp_path}/series/", _int_volume())
-    data = _int_volume((6, 5, 2))
-    write_image(f"{tmp_path}/series/", data, overwrite=True)
-    np.testing.assert_array_equal(read_image(tmp_path / "series").data, data)
-    assert [p.name for p in tmp_path.iterdir()] == ["series"]
-    with pytest.raises(FileNotFoundError, match="missing"):
-        write_image(tmp_path / "missing" / "a.nii", data)
+    series = _int_volume((3, 4, 5, 2))
+    nib.save(nib.Nifti1Image(series, AFFINE), tmp_path / "fmri.nii")
+    fmri = read_image(tmp_path / "fmri.nii")
+    np.testing.assert_array_equal(fmri.data, series)
+    back = read_image(write_image(tmp_path / "copy.nii.gz", series, like=fmri))
+    np.testing.assert_array_equal(back.data, series)
+    np.testing.assert_allclose(back.affine, AFFINE)
+    for target in ["a.tif", "a.png", "a.mnc", "a.dcm", "series/"]:
+        path = str(tmp_path / target) if target.endswith("/") else tmp_path / target
+        with pytest.raises(ValueError, match="4-D.*only NIfTI"):
+            check_writable(path, 4)
+        with pytest.raises(ValueError, match="4-D.*only NIfTI"):
+            write_image(path, series)
+    nib.save(nib.Nifti1Image(_int_volume((3, 4, 5, 2, 2)), AFFINE), tmp_path / "5d.nii")
+    with pytest.raises(ValueError, match=r"5d.nii.*\(3, 4, 5, 2, 2\)"):
+        read_image(tmp_path / "5d.nii")
 
 
 # --- MINC --------------------------------------------------------------------------
@@ -198,7 +112,7 @@ def test_minc_round_trip(tmp_path, affine):
 
 
 def test_minc_needs_3d_data(tmp_path):
-    with pytest.raises(ValueError, match=r"3-D.*\(4, 5\)"):
+    with pytest.raises(ValueError, match=r"2-D data.*slice.mnc.*MINC holds 3-D"):
         write_image(tmp_path / "slice.mnc", np.zeros((4, 5)))
 
 
@@ -261,7 +175,7 @@ def test_dicom_single_file_and_magic_detection(tmp_path):
     np.testing.assert_allclose(np.abs(volume.affine[:, 2]), np.abs(AFFINE[:, 2]), atol=1e-6)
     shutil.copy(out, tmp_path / "IM0001")
     np.testing.assert_array_equal(read_image(tmp_path / "IM0001").data, data)
-    with pytest.raises(ValueError, match=r"2-D slice.*\(6, 5, 4\)"):
+    with pytest.raises(ValueError, match=r"3-D data.*volume.dcm.*one 2-D image"):
         write_image(tmp_path / "volume.dcm", _int_volume())
 
 
@@ -377,7 +291,7 @@ def test_path_and_suffix_errors(tmp_path):
     [
         (np.array([[1.0, np.nan], [0.0, 1.0]]), ValueError, "NaN"),
         (np.zeros(5), ValueError, "dimensions"),
-        (np.zeros((2, 2, 2, 2)), ValueError, "dimensions"),
+        (np.zeros((2, 2, 2, 2, 2)), ValueError, "dimensions"),
         ("not an array", TypeError, "data"),
     ],
 )
@@ -388,7 +302,7 @@ def test_invalid_data(tmp_path, data, error, match):
 
 
 def test_volume_validation():
-    with pytest.raises(ValueError, match="2-D or 3-D"):
+    with pytest.raises(ValueError, match="2-D, 3-D or 4-D"):
         Volume(np.zeros(3))
     with pytest.raises(ValueError, match="4x4"):
         Volume(np.zeros((2, 2)), np.eye(3))
