@@ -242,3 +242,13 @@ def test_a_killed_denoise_leaves_no_output_or_the_previous_one(tmp_path, small_d
                  str(tiny_model_path)]) == 0
     assert not list(tmp_path.glob(".*"))  # a later run removes a killed run's temporaries
     assert out.read_bytes() != previous
+
+
+def test_an_image_without_measurable_noise_warns(tiny_conditioned_base, small_data,
+                                                 small_pipe):
+    model = small_pipe(tiny_conditioned_base, n_experts=1).fit(small_data["X"],
+                                                               small_data["y"])
+    squares = np.zeros((1, 64, 64))
+    squares[0, 8:40, 8:40], squares[0, 30:60, 20:50] = 1.0, 2.0  # no texture, no noise
+    with pytest.warns(UserWarning, match="No noise could be measured"):
+        model.predict(squares)

@@ -1,6 +1,7 @@
 """SparseMoEDenoiser: DnCNN experts on a shared trunk, one expert per region."""
 
 import numbers
+import warnings
 from os import PathLike
 
 import numpy as np
@@ -266,6 +267,10 @@ class SparseMoEDenoiser(DenoiserMixin, BaseEstimator):
         with torch.inference_mode():
             for regions, regions_labels in zip(X, labels):
                 x, sigma = regions.normalized()
+                if noise_channel and regions.sigma == 0 and np.ptp(regions.image) > 0:
+                    warnings.warn("No noise could be measured in an image (estimated sigma "
+                                  "0): it is denoised as noise-free.", UserWarning,
+                                  stacklevel=2)
                 if self.context == "region":
                     denoised = denoise_regions(residual, regions, regions_labels, x, sigma,
                                                device)
