@@ -27,6 +27,7 @@ TABLES = {
     "noise_draws": "The bundled model's lead over BM3D on Colin27 at 1% over six noise draws",
     "learning_curves": "Base-DnCNN trainings: validation PSNR against CPU-hours, BM3D line",
     "noise_estimation": "Error of the noise-level estimators",
+    "noise_maps": "Error of the noise-map estimator on uniform, smooth, SENSE and coil noise",
 }
 
 

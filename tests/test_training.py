@@ -228,6 +228,7 @@ def test_stack_command_writes_a_base_whose_card_carries_its_members(tmp_path):
         main(["stack", *members, "--out", str(tmp_path)])
 
 
+@pytest.mark.slow  # a minute; the miniature recipe runs the smoe command in the default run
 def test_smoe_command_fits_on_template_and_real_slices(tiny_conditioned_base, tmp_path):
     from sksmoe import load
 
