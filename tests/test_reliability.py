@@ -181,7 +181,9 @@ def test_bad_files_exit_2_with_a_message(tmp_path, small_data, tiny_model_path, 
 # --- SIGINT and SIGKILL while reading, denoising or writing ------------------------------
 
 _DRIVER = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even when the
+# tests run in a background job, which starts with SIGINT ignored
 import nibabel as nib
 import sksmoe.io._image as image, sksmoe.pretrained as pretrained
 from sksmoe.cli import main
