@@ -12,11 +12,11 @@ def _demo(args):
     import numpy as np
 
     from .datasets import add_rician_noise, load_mni152, mni152_contrast, noise_sigma
+    from .io._atomic import check_target
     from .metrics import psnr, ssim
+    from .moe import unwrapped
     from .noise import estimate_sigma
     from .plotting import save_comparison
-
-    from .io._atomic import check_target
 
     check_target(args.output, overwrite=True)  # before the work
     volume, reference = mni152_contrast("MNI-T1")
@@ -34,8 +34,6 @@ def _demo(args):
     sigma_hat = estimate_sigma(noisy)
     nl_means = denoise_nl_means(noisy, h=0.8 * sigma_hat, sigma=sigma_hat, patch_size=5,
                                 patch_distance=6, fast_mode=True)
-    from .moe import unwrapped
-
     model = load_pretrained(args.model)
     smoe = model.predict(noisy[None])[0]
     pipeline = unwrapped(model)

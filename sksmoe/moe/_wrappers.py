@@ -143,7 +143,7 @@ class NoiseScale(_TestTimeWrapper):
                             "noise level.")
         if self.scale != "sure":
             return final(as_object_array([r.with_noise_scale(self.scale) for r in X]))
-        single = _one_pass(self.fitted_estimator)
+        single = unwrapped(self.fitted_estimator, SelfEnsemble)
         one_pass = split_prediction(single)[1]
         scaled, done = [], {}
         for index, regions in enumerate(X):
@@ -157,17 +157,11 @@ class NoiseScale(_TestTimeWrapper):
         return np.stack([done[i] for i in range(len(X))]).astype(np.float32)
 
 
-def unwrapped(estimator):
+def unwrapped(estimator, wrappers=None):
     """``estimator`` without its outer :class:`SelfEnsemble` and :class:`NoiseScale`
-    wrappers: one pass, the estimated noise level as it is."""
-    while isinstance(estimator, _TestTimeWrapper):
-        estimator = estimator.fitted_estimator
-    return estimator
-
-
-def _one_pass(estimator):
-    """``estimator`` without an outer :class:`SelfEnsemble`."""
-    while isinstance(estimator, SelfEnsemble):
+    wrappers (or only those of the classes ``wrappers``): one pass, the estimated noise
+    level as it is."""
+    while isinstance(estimator, wrappers or _TestTimeWrapper):
         estimator = estimator.fitted_estimator
     return estimator
 

@@ -87,13 +87,12 @@ def denoise(images, model=None, *, batch_size=8, progress=False):
     return out[0] if images.ndim == 2 else out
 
 
-def _output_dtype(data, denoised):
-    """Integer input: round and clip to its dtype's range (to 0 and up if the input has no
-    negative value, as a magnitude image); float input: float32."""
-    if np.issubdtype(data.dtype, np.integer):
-        info = np.iinfo(data.dtype)
-        low = info.min if data.min() < 0 else 0
-        return np.clip(np.rint(denoised), low, info.max).astype(data.dtype)
+def _output_dtype(denoised, dtype, negative):
+    """Integer input ``dtype``: round and clip to its range (to 0 and up unless the input
+    has ``negative`` values, as a magnitude image); float input: float32."""
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return np.clip(np.rint(denoised), info.min if negative else 0, info.max).astype(dtype)
     return denoised.astype(np.float32)
 
 
@@ -144,7 +143,7 @@ def denoise_file(source, target, model=None, *, axis=None, overwrite=False, prog
     check_writable(target, data.ndim, volume, overwrite=overwrite)  # before the long work
     model = load_pretrained() if model is None else model
     if data.ndim == 2:
-        denoised = _output_dtype(data, denoise(data, model))
+        denoised = _output_dtype(denoise(data, model), data.dtype, data.min() < 0)
     else:
         axis, why = (axis, "as asked") if axis is not None else _axial(volume)
         if progress:
@@ -172,12 +171,14 @@ def _denoise_volumes(data, axis, model, progress):
     from tqdm.auto import tqdm
 
     series = data if data.ndim == 4 else data[..., None]
+    negative = data.min() < 0  # the whole series is clipped alike
     out = np.empty(series.shape,
                    data.dtype if np.issubdtype(data.dtype, np.integer) else np.float32)
     for t in tqdm(range(series.shape[3]), disable=not progress or data.ndim == 3,
                   unit="volume", desc="volumes"):
         stack = np.moveaxis(series[..., t], axis, 0)
-        denoised = _output_dtype(stack, denoise(stack, model, progress=progress))
+        denoised = _output_dtype(denoise(stack, model, progress=progress), data.dtype,
+                                 negative)
         out[..., t] = np.moveaxis(denoised, 0, axis)
     return out.reshape(data.shape)
 

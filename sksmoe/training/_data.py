@@ -157,16 +157,17 @@ def evaluate(model, noisy, clean, mask, meta):
     """Mean brain-mask PSNR of a base network at each validation noise level."""
     import torch
 
+    from ..decomposition import Regions
     from ..metrics import psnr
-    from ..nn._normalize import network_input
 
     model.eval()
     denoised = []
     with torch.inference_mode():
         for image in noisy:
-            x, scale, sigma = network_input(image, model.noise_channel)
+            context = Regions.of_image(image, np.empty((0, 4), int))  # what a network sees
+            x, sigma = context.normalized()
             x = torch.from_numpy(x)[None, None]
-            denoised.append((x - model(x, sigma))[0, 0].numpy() * scale)
+            denoised.append((x - model(x, sigma))[0, 0].numpy() * context.scale)
     return mean_by_level(psnr(clean, np.stack(denoised), mask), meta)
 
 

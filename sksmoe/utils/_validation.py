@@ -3,7 +3,7 @@
 import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval
 
 
 def check_array(x, name, *, ndim=None, allow_empty=False, dtype=np.floating):
@@ -77,7 +77,7 @@ def check_same_shape(a, b, name_a, name_b):
 #: every estimator lists its parameters with these and ``fit`` calls ``_validate_params``.
 POSITIVE_INT = [Interval(numbers.Integral, 1, None, closed="left")]
 NON_NEGATIVE = [Interval(numbers.Real, 0, None, closed="left")]
-DEVICE = [StrOptions({"auto", "cpu", "cuda"}), str]
+DEVICE = [str]  # "auto", "cpu", "cuda", "cuda:N": resolve_device checks which
 MEMORY = [None, str, HasMethods(["cache"])]
 
 
