@@ -12,6 +12,7 @@ _SUBMODULES = ("cli", "datasets", "decomposition", "embedding", "io", "metrics",
 _ATTRIBUTES = {
     "PatchDecomposer": "decomposition",
     "SAMDecomposer": "decomposition",
+    "SliceNeighbours": "decomposition",
     "EmbeddingPCA": "embedding",
     "SparseMoEDenoiser": "moe",
     "SelfEnsemble": "moe",

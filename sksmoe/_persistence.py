@@ -5,9 +5,12 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT = "sksmoe-model-2"
-#: Earlier format, still read: a pipeline's steps, with the self-ensemble and noise scale as
-#: parameters of SparseMoEDenoiser (now the wrappers SelfEnsemble and NoiseScale).
+FORMAT = "sksmoe-model-3"
+#: Earlier format, still read: as format 3, from before decomposers measured noise maps
+#: (its decomposers tell networks one noise level: ``noise="level"``).
+FORMAT_2 = "sksmoe-model-2"
+#: Earliest format, still read: a pipeline's steps, with the self-ensemble and noise scale
+#: as parameters of SparseMoEDenoiser (now the wrappers SelfEnsemble and NoiseScale).
 FORMAT_1 = "sksmoe-model-1"
 #: What format 1 held that is no longer a parameter or attribute.
 _REMOVED_PARAMS = ("self_ensemble", "noise_scale", "foreground_only", "max_steps",
@@ -16,12 +19,13 @@ _REMOVED_FITTED = ("n_experts_", "image_ndim_")
 
 
 def _classes():
-    from .decomposition import PatchDecomposer, SAMDecomposer
+    from .decomposition import PatchDecomposer, SAMDecomposer, SliceNeighbours
     from .embedding import EmbeddingPCA
     from .moe import NoiseScale, SelfEnsemble, SparseMoEDenoiser
 
-    return {cls.__name__: cls for cls in (PatchDecomposer, SAMDecomposer, EmbeddingPCA,
-                                          SparseMoEDenoiser, SelfEnsemble, NoiseScale)}
+    return {cls.__name__: cls for cls in (SliceNeighbours, PatchDecomposer, SAMDecomposer,
+                                          EmbeddingPCA, SparseMoEDenoiser, SelfEnsemble,
+                                          NoiseScale)}
 
 
 def _encode(name, value, arrays):
@@ -131,6 +135,20 @@ def _from_format_1(header):
     return model
 
 
+def _with_noise_levels(description):
+    """A description of format 1 or 2 with its decomposers' ``noise="level"`` (what they
+    did before noise maps) made explicit."""
+    if description["class"] == "Pipeline":
+        for _, step in description["steps"]:
+            _with_noise_levels(step)
+    elif description["class"] in ("PatchDecomposer", "SAMDecomposer"):
+        description["params"].setdefault("noise", "level")
+    for value in description.get("params", {}).values():
+        if isinstance(value, dict) and "estimator" in value:
+            _with_noise_levels(value["estimator"])
+    return description
+
+
 def save(model, path, *, overwrite=False):
     """Save a fitted sksmoe model to one safetensors file (no pickle).
 
@@ -178,11 +196,14 @@ def load(path):
             arrays = {key: handle.get_tensor(key) for key in handle.keys()}
     except Exception as exc:
         raise ValueError(f"'{path}' is not an sksmoe model file: {exc}") from exc
-    if not isinstance(header, dict) or header.get("format") not in (FORMAT, FORMAT_1):
+    if not isinstance(header, dict) or header.get("format") not in (FORMAT, FORMAT_2,
+                                                                    FORMAT_1):
         found = header.get("format") if isinstance(header, dict) else header
         raise ValueError(f"'{path}' has format {found!r}; expected {FORMAT!r}.")
     try:
         description = _from_format_1(header) if header["format"] == FORMAT_1 else header["model"]
+        if header["format"] != FORMAT:
+            description = _with_noise_levels(description)
         return _build(description, arrays, path)
     except (KeyError, TypeError, AttributeError, IndexError) as exc:
         raise ValueError(f"'{path}' is not a valid sksmoe model file ({type(exc).__name__}: "

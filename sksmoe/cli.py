@@ -67,8 +67,8 @@ def _denoise(args):
         inner = model.fitted_estimator if isinstance(model, NoiseScale) else model
         model = NoiseScale(inner, scale=args.noise_scale)
     out = denoise_file(args.input, args.output, model, axis=args.axis,
-                       overwrite=args.overwrite, progress=True)
-    print(f"wrote {out}")
+                       noise_map=args.noise_map, overwrite=args.overwrite, progress=True)
+    print(f"wrote {out}" + (f" and {args.noise_map}" if args.noise_map else ""))
     return 0
 
 
@@ -117,7 +117,11 @@ def main(argv=None):
                      help="tell the model the estimated noise level times SCALE (below 1: "
                           "gentler), or 'sure' to choose it per slice by Stein's unbiased "
                           "risk estimate (slower: two passes a scale tried)")
-    den.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    den.add_argument("--noise-map", type=Path, default=None, metavar="FILE",
+                     help="also write the local noise sigma estimated in each slice, with "
+                          "IN's geometry (float32, IN's units), to check it")
+    den.add_argument("--overwrite", action="store_true",
+                     help="replace OUT (and FILE) if it exists")
     den.set_defaults(run=_denoise)
     fetch = commands.add_parser(
         "fetch-weights", help="put pretrained segmenter weights in the cache (sha256-checked)",

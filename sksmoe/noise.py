@@ -208,7 +208,8 @@ def estimate_noise_map(image, *, n_coils=1):
         return np.stack([estimate_noise_map(i, n_coils=n_coils) for i in image])
     if min(image.shape) < 16:
         raise ValueError(f"`image` must be at least 16x16 pixels, got {image.shape}.")
-    x = image.astype(np.float64)
+    unit = float(np.abs(image).max()) or 1.0  # computed in [-1, 1]: no overflow
+    x = image.astype(np.float64) / unit
     keep = ndimage.binary_erosion(x != 0, np.ones((3, 3)), border_value=0)
     detail = np.abs(ndimage.convolve(x, _IMMERKAER, mode="reflect"))
     spread = _local_mean(detail, keep) / _ABS_MEAN  # the magnitude's standard deviation
@@ -221,4 +222,4 @@ def estimate_noise_map(image, *, n_coils=1):
     z, sigma = detail / scale, spread / scale  # standard deviation sigma, not less
     for _ in range(2):
         sigma = _local_mean(z, keep & (z < _CUT * sigma)) / _ABS_MEAN_CUT
-    return sigma.astype(image.dtype, copy=False)
+    return (sigma * unit).astype(image.dtype, copy=False)

@@ -59,6 +59,29 @@ def test_denoise_nifti_keeps_geometry_and_dtype(tmp_path, small_data, tiny_model
                  "--overwrite", "--axis", "2"]) == 0
 
 
+def test_denoise_writes_the_estimated_noise_map_on_request(tmp_path, small_data,
+                                                           tiny_model_path):
+    from sksmoe.io import read_image, write_image
+    from sksmoe.noise import estimate_noise_map
+
+    affine = np.diag([0.9, 0.9, 3.0, 1.0])
+    src = write_image(tmp_path / "in.nii.gz", _volume(small_data),
+                      like=Volume(_volume(small_data), affine=affine))
+    out, sigma = tmp_path / "out.nii.gz", tmp_path / "sigma.nii.gz"
+    sigma.write_bytes(b"taken")  # checked before the work: nothing is written
+    args = ["denoise", str(src), str(out), "--model", str(tiny_model_path),
+            "--noise-map", str(sigma)]
+    assert main(args) == 2 and not out.exists()
+    sigma.unlink()
+    assert main(args) == 0
+    written = read_image(sigma)
+    np.testing.assert_allclose(written.affine, affine)
+    assert written.data.dtype == np.float32 and written.data.shape == _volume(small_data).shape
+    volume = read_image(src).data.astype(np.float32)
+    expected = np.moveaxis(estimate_noise_map(np.moveaxis(volume, 2, 0)), 0, 2)
+    np.testing.assert_allclose(written.data, expected, rtol=1e-5)
+
+
 def test_denoise_fast_and_noise_scale(tmp_path, small_data, tiny_conditioned_base,
                                       tiny_model_path, small_pipe, capsys):
     from sksmoe.io import read_image, write_image

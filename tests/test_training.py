@@ -389,3 +389,30 @@ smoe --base {{workdir}}/s.safetensors --n-experts 1 --modalities T1 --noise-leve
     assert main(command) == 0  # every card is there: nothing runs again
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 5 and all(line.split(":")[0].endswith("done") for line in out)
+
+
+def test_context_command_fine_tunes_a_base_to_see_neighbours_and_resumes(tmp_path):
+    from safetensors.torch import save_file
+
+    from sksmoe.nn._checkpoint import load_base
+    from sksmoe.training import SlabSampler
+
+    torch.manual_seed(0)
+    save_file(DnCNN(depth=3, width=4, noise_channel=True).state_dict(),
+              str(tmp_path / "d.safetensors"))
+    common = ["context", str(tmp_path / "d.safetensors"), "--context", "1", "--name", "c",
+              "--batch-size", "2", "--patch-size", "32", "--checkpoint-every", "1",
+              "--validate-every", "1", "--workdir", str(tmp_path), "--out", str(tmp_path)]
+    assert main(common + ["--steps", "1"]) == 0
+    assert main(common + ["--steps", "2"]) == 0  # resumes at step 1
+    model = load_base(tmp_path / "c.safetensors")
+    assert model.context == 1 and model.noise_channel
+    card = json.loads((tmp_path / "c.json").read_text())
+    assert card["steps"] == 2 and card["init"] == "d.safetensors"
+    assert sorted(card["validation_slabs_brain_psnr"]) == sorted(
+        f"{p} {level}" for p in ("uniform", "smooth", "sense") for level in (3, 5, 9))
+    log = [json.loads(line) for line in (tmp_path / "c.log.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in log] == [1, 2] and "val_slabs_psnr" in log[-1]
+    noisy, clean, sigma = SlabSampler(context=2, seed=0).sample(3)
+    assert noisy.shape == (3, 5, 48, 48) and clean.shape == sigma.shape == (3, 1, 48, 48)
+    assert (sigma > 0).all() and np.isfinite(noisy).all()

@@ -74,27 +74,37 @@ def load_real_slices(source="dipy-t1"):
         raise ValueError(f"`source` must be one of {sorted(REAL_SOURCES)}, got {source!r}.")
     filename, description = REAL_SOURCES[source]
     if source in _SDIST_FILES:
-        from ..utils._fetch import fetch_from_sdist
-
-        *archive_file, data_license, axial = _SDIST_FILES[source]
-        path = fetch_from_sdist(*archive_file)
-    else:
+        volume, data_license = real_volume(source)
+        images = volume[_SDIST_FILES[source][-1]]
+    elif filename.endswith(".npy"):
         path, data_license = resources.files("dipy.data") / "files" / filename, _DIPY_LICENSE
-    if filename.endswith(".npy"):
         images = np.load(str(path), allow_pickle=False)[None]
     else:
         import nibabel as nib
 
-        volume = np.asarray(nib.load(str(path)).dataobj)
-        if source in _SDIST_FILES:
-            # LAS+ / RAS+ voxels: axial slices along the last axis, turned so anterior is up
-            images = np.rot90(volume[:, :, axial], axes=(0, 1)).transpose(2, 0, 1)
-        else:
-            images = np.moveaxis(volume[..., 0], -1, 0)
+        path, data_license = resources.files("dipy.data") / "files" / filename, _DIPY_LICENSE
+        images = np.moveaxis(np.asarray(nib.load(str(path)).dataobj)[..., 0], -1, 0)
     images = np.ascontiguousarray(images, dtype=np.float32)
     images /= images.max()
     return Bunch(images=images, mask=brain_mask(images), source=source,
                  description=description, license=data_license)
+
+
+def real_volume(source):
+    """The whole volume of a real source kept in a PyPI source archive (``"pydeface-t1"``,
+    ``"colin27"``) as axial slices (n_slices, H, W), float32 in the file's units, turned as
+    :func:`load_real_slices` turns them; and its licence."""
+    import nibabel as nib
+
+    from ..utils._fetch import fetch_from_sdist
+
+    if source not in _SDIST_FILES:
+        raise ValueError(f"`source` must be one of {sorted(_SDIST_FILES)}, got {source!r}.")
+    *archive_file, data_license, _ = _SDIST_FILES[source]
+    volume = np.asarray(nib.load(str(fetch_from_sdist(*archive_file))).dataobj)
+    # LAS+ / RAS+ voxels: axial slices along the last axis, turned so anterior is up
+    volume = np.rot90(volume, axes=(0, 1)).transpose(2, 0, 1)
+    return np.ascontiguousarray(volume, dtype=np.float32), data_license
 
 
 def _brightest_tissue_mean(image, mask):

@@ -2,9 +2,14 @@
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import StrOptions
 
 from ..utils._validation import POSITIVE_INT, check_array, check_float32_range
+from ._neighbours import split_rows
 from ._regions import Regions, as_object_array
+
+#: What a decomposer measures of each image's noise: one level, or a map too.
+NOISE = [StrOptions({"level", "map"})]
 
 
 def patch_starts(length, patch_size, stride):
@@ -26,13 +31,18 @@ class PatchDecomposer(TransformerMixin, BaseEstimator):
 
     Patches start every ``stride`` pixels; the last row and column of patches are aligned
     to the image border, so every pixel is covered. Images of any size with both sides
-    >= ``patch_size`` are accepted.
+    >= ``patch_size`` are accepted, and rows of slices (see :class:`SliceNeighbours`), whose
+    middle slice is decomposed and the others kept for networks that see them.
 
     Parameters
     ----------
     patch_size : int, default=48
     stride : int, default=20
         At most ``patch_size``.
+    noise : {"map", "level"}, default="map"
+        ``"map"``: each image's local noise is estimated
+        (:func:`sksmoe.noise.estimate_noise_map`) and networks are told that map;
+        ``"level"``: they are told one noise level per image (models saved before the map).
 
     Examples
     --------
@@ -42,11 +52,13 @@ class PatchDecomposer(TransformerMixin, BaseEstimator):
     (2, 20)
     """
 
-    _parameter_constraints = {"patch_size": POSITIVE_INT, "stride": POSITIVE_INT}
+    _parameter_constraints = {"patch_size": POSITIVE_INT, "stride": POSITIVE_INT,
+                              "noise": NOISE}
 
-    def __init__(self, *, patch_size=48, stride=20):
+    def __init__(self, *, patch_size=48, stride=20, noise="map"):
         self.patch_size = patch_size
         self.stride = stride
+        self.noise = noise
 
     def _check_params(self):
         self._validate_params()
@@ -62,18 +74,27 @@ class PatchDecomposer(TransformerMixin, BaseEstimator):
         return self
 
     def _check_images(self, X):
-        X = check_float32_range(check_array(X, "X", ndim=3), "X")
-        if min(X.shape[1:]) < self.patch_size:
-            raise ValueError(f"Images of shape {X.shape[1:]} are smaller than "
+        """Images (n, H, W) and their neighbours (n, c - 1, H, W) or None, of ``X``."""
+        X = check_float32_range(check_array(X, "X", ndim=(3, 4)), "X")
+        if min(X.shape[-2:]) < self.patch_size:
+            raise ValueError(f"Images of shape {X.shape[-2:]} are smaller than "
                              f"`patch_size`={self.patch_size}.")
-        return X
+        return split_rows(X)
+
+    def _contexts(self, X, boxes):
+        """The region set ``boxes`` of each image, with its context."""
+        images, neighbours = X
+        return [Regions.of_image(image, boxes, neighbours=None if neighbours is None
+                                 else neighbours[i], noise=self.noise)
+                for i, image in enumerate(images)]
 
     def transform(self, X):
         """Region sets, one per image.
 
         Parameters
         ----------
-        X : ndarray of shape (n_images, H, W)
+        X : ndarray of shape (n_images, H, W), or (n_images, n_slices, H, W)
+            Images, or rows of an odd number of slices in order (the middle one decomposed).
 
         Returns
         -------
@@ -81,8 +102,7 @@ class PatchDecomposer(TransformerMixin, BaseEstimator):
         """
         self._check_params()
         X = self._check_images(X)
-        boxes = self._boxes(X.shape[1:])
-        return as_object_array([Regions.of_image(image, boxes) for image in X])
+        return as_object_array(self._contexts(X, self._boxes(X[0].shape[1:])))
 
     def _boxes(self, shape):
         """``(row0, col0, row1, col1)`` of every patch of an image of this shape."""

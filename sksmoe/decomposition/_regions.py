@@ -46,6 +46,12 @@ class Regions:
     noise_scale : float, default=1.0
         Factor on ``sigma`` for the noise level a network is told (set by
         :class:`~sksmoe.moe.NoiseScale`).
+    neighbours : ndarray of shape (2 context, H, W), or None
+        The neighbouring slices, nearest first (``-1, +1, -2, +2...``), for networks that
+        see them (2.5-D).
+    noise_map : ndarray of shape (H, W), or None
+        Estimated local noise sigma (:func:`sksmoe.noise.estimate_noise_map`), in the
+        image's units: what networks are told instead of ``sigma`` when given.
     """
 
     image: np.ndarray
@@ -56,18 +62,25 @@ class Regions:
     sigma: float = 0.0
     foreground: np.ndarray = None
     noise_scale: float = 1.0
+    neighbours: np.ndarray = None
+    noise_map: np.ndarray = None
 
     @classmethod
-    def of_image(cls, image, boxes, masks=None):
-        """The regions ``boxes`` (and ``masks``) of ``image``, with its context computed."""
+    def of_image(cls, image, boxes, masks=None, *, neighbours=None, noise="level"):
+        """The regions ``boxes`` (and ``masks``) of ``image``, with its context computed:
+        with ``noise="map"`` its noise map too; ``neighbours`` ride along."""
         from ..metrics import brain_mask
         from ..nn._normalize import intensity_scale
-        from ..noise import estimate_sigma
+        from ..noise import estimate_noise_map, estimate_sigma
 
-        scale = intensity_scale(image)
-        return cls(image=image, boxes=boxes, masks=masks, scale=scale,
-                   sigma=float(estimate_sigma(image)),
-                   foreground=brain_mask((np.asarray(image) / scale).astype(np.float32)))
+        scale, sigma = intensity_scale(image), float(estimate_sigma(image))
+        noise_map = None
+        if noise == "map":  # too small an image for a map: its level everywhere
+            noise_map = (estimate_noise_map(image) if min(np.shape(image)) >= 16
+                         else np.full(np.shape(image), sigma, np.float32))
+        return cls(image=image, boxes=boxes, masks=masks, scale=scale, sigma=sigma,
+                   foreground=brain_mask((np.asarray(image) / scale).astype(np.float32)),
+                   neighbours=neighbours, noise_map=noise_map)
 
     def __len__(self):
         return len(self.boxes)
@@ -86,9 +99,21 @@ class Regions:
         return replace(self, noise_scale=float(noise_scale))
 
     def normalized(self):
-        """What a network sees: ``image / scale`` as float32, and its noise level told."""
+        """``image / scale`` as float32, and the noise a network is told: the noise map
+        (float32, (H, W)) when there is one, else the noise level, over ``scale``, times
+        ``noise_scale``."""
         x = (np.asarray(self.image) / self.scale).astype(np.float32)
-        return x, self.sigma / self.scale * self.noise_scale
+        if self.noise_map is None:
+            return x, self.sigma / self.scale * self.noise_scale
+        return x, (self.noise_map * (self.noise_scale / self.scale)).astype(np.float32)
+
+    def slab(self, x, context):
+        """``x`` (the normalised image, or a probe of it) with up to ``context`` normalised
+        neighbours a side, nearest first: what a network of that context sees, (c, H, W)."""
+        if not context or self.neighbours is None:
+            return x[None]
+        near = (np.asarray(self.neighbours[: 2 * context]) / self.scale).astype(np.float32)
+        return np.concatenate([x[None], near])
 
     def turned(self, turns, flip=False):
         """The same regions in the image flipped left-right (if ``flip``), then turned
@@ -104,14 +129,22 @@ class Regions:
                        boxes=np.stack([r0, c0, r1, c1], axis=1),
                        masks=None if self.masks is None else turn(self.masks, turns, flip),
                        foreground=None if self.foreground is None else
-                       turn(self.foreground, turns, flip))
+                       turn(self.foreground, turns, flip),
+                       neighbours=None if self.neighbours is None else
+                       turn(self.neighbours, turns, flip),
+                       noise_map=None if self.noise_map is None else
+                       turn(self.noise_map, turns, flip))
 
     def crops(self, image=None):
-        """Each region's pixels of ``image`` (default: the region set's image), zero outside
-        the mask, as an array of shape (n_regions, h, w) (boxes must share a size)."""
+        """Each region's pixels of ``image`` (default: the region set's image; (..., H, W)),
+        zero outside the mask, as an array of shape (n_regions, ..., h, w) (boxes must
+        share a size)."""
         image = self.image if image is None else image
-        crops = np.stack([image[r0:r1, c0:c1] for r0, c0, r1, c1 in self.boxes])
-        return crops if self.masks is None else crops * self.masks
+        crops = np.stack([image[..., r0:r1, c0:c1] for r0, c0, r1, c1 in self.boxes])
+        if self.masks is None:
+            return crops
+        return crops * self.masks.reshape(len(self.masks), *[1] * (crops.ndim - 3),
+                                          *self.masks.shape[1:])
 
     def coverage(self, labels, n_labels):
         """Per-pixel count of regions of each label, shape (n_labels, H, W)."""

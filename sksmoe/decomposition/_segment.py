@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_memory
 from ..utils._torch import resolve_device
 from ..utils._validation import DEVICE, MEMORY, POSITIVE_INT
 from ._patch import PatchDecomposer
-from ._regions import Regions, as_object_array
+from ._regions import as_object_array
 from ._sam import SAM_BACKENDS, checkpoint_path, segment_patches
 
 CLASSICAL = ("otsu", "slic")
@@ -112,6 +112,8 @@ class SAMDecomposer(PatchDecomposer):
     memory : str, joblib.Memory or None, default=None
         Caches each image's masks on disk.
     device : {"auto", "cpu", "cuda"}, default="auto"
+    noise : {"map", "level"}, default="map"
+        As in :class:`PatchDecomposer`.
 
     Examples
     --------
@@ -132,10 +134,11 @@ class SAMDecomposer(PatchDecomposer):
 
     def __init__(self, *, backend="otsu", patch_size=48, stride=20, max_masks=3, min_area=32,
                  n_segments=200, checkpoint=None, prompt="box", points_per_side=8,
-                 memory=None, device="auto"):
+                 memory=None, device="auto", noise="map"):
         self.backend = backend
         self.patch_size = patch_size
         self.stride = stride
+        self.noise = noise
         self.max_masks = max_masks
         self.min_area = min_area
         self.n_segments = n_segments
@@ -163,7 +166,7 @@ class SAMDecomposer(PatchDecomposer):
         """Region sets with masks, one per image (see :meth:`PatchDecomposer.transform`)."""
         self._check_params()
         X = self._check_images(X)
-        patches = self._boxes(X.shape[1:])
+        patches = self._boxes(X[0].shape[1:])
         memory = check_memory(self.memory)
         if self.backend in CLASSICAL:
             segment = memory.cache(_classical_patches)
@@ -174,8 +177,7 @@ class SAMDecomposer(PatchDecomposer):
                     self.prompt, self.points_per_side, resolve_device(self.device))
         whole = np.ones((self.patch_size,) * 2, dtype=bool)
         out = []
-        for image in X:
-            context = Regions.of_image(image, patches)
+        for context in self._contexts(X, patches):
             scaled = context.normalized()[0]
             boxes, masks = [], []
             for box, candidates in zip(patches, segment(scaled, patches, *args)):

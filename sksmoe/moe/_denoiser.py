@@ -258,8 +258,8 @@ class SparseMoEDenoiser(DenoiserMixin, BaseEstimator):
         X = check_regions(X)
         device = resolve_device(self.device)
         labels = self._labels(X, gate, seed_offset=1)
-        residual, noise_channel = residual_function(self, device)
-        if not noise_channel and any(r.noise_scale != 1 for r in X):
+        residual, base = residual_function(self, device)
+        if not base.noise_channel and any(r.noise_scale != 1 for r in X):
             raise ValueError("A noise scale other than 1 needs a base network told the noise "
                              "level (a noise-conditioned base, such as the bundled one); this "
                              "base is blind: use NoiseScale(scale=1).")
@@ -267,19 +267,20 @@ class SparseMoEDenoiser(DenoiserMixin, BaseEstimator):
         with torch.inference_mode():
             for regions, regions_labels in zip(X, labels):
                 x, sigma = regions.normalized()
-                if noise_channel and regions.sigma == 0 and np.ptp(regions.image) > 0:
+                slab = regions.slab(x, base.context)
+                if base.noise_channel and regions.sigma == 0 and np.ptp(regions.image) > 0:
                     warnings.warn("No noise could be measured in an image (estimated sigma "
                                   "0): it is denoised as noise-free.", UserWarning,
                                   stacklevel=2)
                 if self.context == "region":
-                    denoised = denoise_regions(residual, regions, regions_labels, x, sigma,
+                    denoised = denoise_regions(residual, regions, regions_labels, slab, sigma,
                                                device)
                 else:
                     coverage = regions.coverage(regions_labels, self._n_heads)
                     total = coverage.sum(axis=0)
                     weights = np.divide(coverage, total, where=total > 0,
                                         out=np.full_like(coverage, 1 / self._n_heads))
-                    denoised = mix_experts(residual, x, sigma, weights, device)
+                    denoised = mix_experts(residual, slab, sigma, weights, device)
                 out.append(denoised * regions.scale)
         return np.stack(out).astype(np.float32)
 

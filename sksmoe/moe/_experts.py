@@ -26,10 +26,11 @@ def residual_function(denoiser, device):
     Returns
     -------
     residual : callable
-        ``residual(batch, sigma, expert=None)``: a batch (n, 1, h, w) and its noise level
-        to every expert's residual (n, k, h, w), or that expert's (n, 1, h, w).
-    noise_channel : bool
-        Whether the base is told the noise level.
+        ``residual(batch, sigma, expert=None)``: a batch (n, c, h, w) of slices (and their
+        neighbours) and its noise level or map to every expert's residual (n, k, h, w), or
+        that expert's (n, 1, h, w).
+    base : torch.nn.Module
+        The base network (its ``noise_channel`` and ``context`` say what it is told).
     """
     import torch
     import torch.nn.functional as F
@@ -41,7 +42,7 @@ def residual_function(denoiser, device):
             chosen = models if expert is None else [models[expert]]
             return torch.cat([m(batch, sigma) for m in chosen], dim=1)
 
-        return residual, models[0].noise_channel
+        return residual, models[0]
     base = _trunk(denoiser.base_state_, device)
     heads = denoiser.heads_
     blocks = heads.shape[1]  # downsample**2 outputs per head
@@ -53,30 +54,44 @@ def residual_function(denoiser, device):
         out = F.conv2d(base.features(batch, sigma), weight[rows], bias[rows], padding=1)
         return base.assemble(out, batch.shape)
 
-    return residual, base.noise_channel
+    return residual, base
 
 
-def mix_experts(residual, x, sigma, weights, device):
-    """Denoise ``x`` with every expert on the whole image, mixed per pixel by ``weights``
-    (n_experts, H, W): the same as averaging the overlapping denoised regions."""
+def told_noise(sigma, device):
+    """The noise level a network is told, for a batch: a float stays one; maps
+    (..., h, w) become a tensor (n, 1, h, w)."""
     import torch
 
-    batch = torch.from_numpy(x)[None, None].to(device)
-    residuals = residual(batch, sigma)[0].cpu().numpy()
-    return x - (weights * residuals).sum(axis=0)
+    if np.ndim(sigma) == 0:
+        return sigma
+    sigma = torch.from_numpy(np.ascontiguousarray(sigma, dtype=np.float32))
+    return sigma.reshape(-1, 1, *sigma.shape[-2:]).to(device)
 
 
-def denoise_regions(residual, regions, labels, x, sigma, device, batch_size=64):
+def mix_experts(residual, slab, sigma, weights, device):
+    """Denoise the slice ``slab[0]`` (with its neighbours ``slab[1:]``) with every expert on
+    the whole image, mixed per pixel by ``weights`` (n_experts, H, W): the same as
+    averaging the overlapping denoised regions."""
+    import torch
+
+    batch = torch.from_numpy(slab)[None].to(device)
+    residuals = residual(batch, told_noise(sigma, device))[0].cpu().numpy()
+    return slab[0] - (weights * residuals).sum(axis=0)
+
+
+def denoise_regions(residual, regions, labels, slab, sigma, device, batch_size=64):
     """The paper's path: each region denoised alone by its expert, then merged."""
     import torch
 
-    crops = regions.crops(x).astype(np.float32)
-    denoised = np.empty_like(crops)
+    crops = regions.crops(slab).astype(np.float32)
+    told = sigma if np.ndim(sigma) == 0 else regions.crops(sigma)
+    denoised = np.empty((len(crops), *crops.shape[2:]), np.float32)
     for expert in np.unique(labels):
         index = np.flatnonzero(labels == expert)
         for start in range(0, len(index), batch_size):
             chunk = index[start:start + batch_size]
-            batch = torch.from_numpy(crops[chunk])[:, None].to(device)
-            own = residual(batch, sigma, int(expert))
-            denoised[chunk] = (batch - own)[:, 0].cpu().numpy()
-    return regions.merge(denoised, image=x)
+            batch = torch.from_numpy(crops[chunk]).to(device)
+            noise = told if np.ndim(told) == 0 else told_noise(told[chunk], device)
+            own = residual(batch, noise, int(expert))
+            denoised[chunk] = (batch[:, :1] - own)[:, 0].cpu().numpy()
+    return regions.merge(denoised, image=slab[0])

@@ -21,8 +21,9 @@ def train_experts(base, X, y, labels, n_experts, *, seed, device):
     crops, residuals, weights, owners, sigmas = [], [], [], [], []
     for regions, clean, region_labels in zip(X, y, labels):
         x, sigma = regions.normalized()
-        crops.append(regions.crops(x))
-        sigmas.append(np.full(len(region_labels), sigma))
+        crops.append(regions.crops(regions.slab(x, base.context)))
+        sigmas.append(np.full((len(region_labels), 1, 1, 1), sigma) if np.ndim(sigma) == 0
+                      else regions.crops(sigma)[:, None])
         residuals.append(regions.crops((regions.image - clean) / regions.scale))
         weights.append(np.ones_like(crops[-1]) if regions.masks is None else regions.masks)
         owners.append(region_labels)
@@ -39,10 +40,11 @@ def train_experts(base, X, y, labels, n_experts, *, seed, device):
             for _ in range(MAX_STEPS):
                 pick = index[torch.randint(len(index), (min(BATCH_SIZE, len(index)),),
                                            generator=generator).numpy()]
-                x = torch.from_numpy(crops[pick].astype(np.float32))[:, None].to(device)
+                x = torch.from_numpy(crops[pick].astype(np.float32)).to(device)
                 t = torch.from_numpy(residuals[pick].astype(np.float32))[:, None].to(device)
                 w = torch.from_numpy(weights[pick])[:, None].to(device)
-                sigma = torch.from_numpy(sigmas[pick]) if base.noise_channel else None
+                sigma = (torch.from_numpy(sigmas[pick]).to(device) if base.noise_channel
+                         else None)
                 loss = (w * (model(x, sigma) - t) ** 2).sum() / w.sum().clamp(min=1)
                 optimizer.zero_grad()
                 loss.backward()

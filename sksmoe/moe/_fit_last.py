@@ -44,6 +44,8 @@ def solve_last_layers(model, X, y, labels, n_experts, *, context, alpha, pixels_
     import torch
     import torch.nn.functional as F
 
+    from ._experts import told_noise
+
     device = next(model.parameters()).device
     blocks, width = model.head.weight.shape[:2]
     d = model.downsample
@@ -60,11 +62,13 @@ def solve_last_layers(model, X, y, labels, n_experts, *, context, alpha, pixels_
     with torch.inference_mode():
         for image_index, (regions, clean, region_labels) in enumerate(zip(X, y, labels)):
             x, sigma = regions.normalized()
+            slab = regions.slab(x, model.context)
             target = ((regions.image - clean) / regions.scale).astype(np.float32)
             inside = None if foreground is None else foreground[image_index]
             phis, targets, keys = [], [], []
             if context == "image":
-                features = model.features(torch.from_numpy(x)[None, None].to(device), sigma)
+                features = model.features(torch.from_numpy(slab)[None].to(device),
+                                          told_noise(sigma, device))
                 columns = F.unfold(features, 3, padding=1)[0].cpu().numpy()  # (dim-1, h*w)
                 for index, (r0, c0, _, _) in enumerate(regions.boxes):
                     flat, box_w = _sample_pixels(regions, index, pixels_per_region, rng,
@@ -76,11 +80,13 @@ def solve_last_layers(model, X, y, labels, n_experts, *, context, alpha, pixels_
                     targets.append(target[rows, cols])
                     keys.append(region_labels[index] * blocks + block)
             else:
-                crops = regions.crops(x).astype(np.float32)
+                crops = regions.crops(slab).astype(np.float32)
+                told = sigma if np.ndim(sigma) == 0 else regions.crops(sigma)
                 target_crops = regions.crops(target)
                 for start in range(0, len(crops), 32):
-                    batch = torch.from_numpy(crops[start:start + 32])[:, None].to(device)
-                    features = model.features(batch, sigma)
+                    batch = torch.from_numpy(crops[start:start + 32]).to(device)
+                    features = model.features(batch, told if np.ndim(told) == 0 else
+                                              told_noise(told[start:start + 32], device))
                     columns = F.unfold(features, 3, padding=1).cpu().numpy()
                     for offset, cols in enumerate(columns):
                         index = start + offset

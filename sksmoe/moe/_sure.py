@@ -16,10 +16,10 @@ def sure_mask(x, sigma, foreground):
     assumes: inside ``foreground`` (the head), with a local mean (Gaussian of 2 pixels)
     above :data:`BRIGHT_SIGMAS` times ``sigma``.
 
-    Darker pixels (CSF, bone, at high noise) carry a narrower, biased noise that makes SURE
-    pick too low a scale: on the bundled model's validation slices, SURE over the whole head
-    lost 0.41 dB at 15% noise against scale 1, and over this mask 0.03 dB, the same as the
-    whole head at 1-9%.
+    ``sigma`` is a level or a map of ``x``'s shape. Darker pixels (CSF, bone, at high noise)
+    carry a narrower, biased noise that makes SURE pick too low a scale: on the bundled
+    model's validation slices, SURE over the whole head lost 0.41 dB at 15% noise against
+    scale 1, and over this mask 0.03 dB, the same as the whole head at 1-9%.
     """
     from scipy import ndimage
 
@@ -34,7 +34,8 @@ def sure(denoise, x, sigma, mask, probe):
     For ``x = clean + noise`` with Gaussian noise of std ``sigma`` (Rician noise is close to
     that inside the head), ``||f(x) - x||^2 - n sigma^2 + 2 sigma^2 div f(x)`` is an unbiased
     estimate of ``||f(x) - clean||^2`` over the ``n`` pixels of the mask; the divergence is
-    estimated with one extra call on ``x`` moved a little along the random ``probe``.
+    estimated with one extra call on ``x`` moved a little along the random ``probe``. With a
+    sigma map (an array of ``x``'s shape), each pixel's terms take its own sigma.
 
     Returns
     -------
@@ -43,11 +44,16 @@ def sure(denoise, x, sigma, mask, probe):
         ``denoise(None)``.
     """
     denoised = denoise(None)
-    eps = max(sigma / 10, 1e-4)
-    divergence = float((probe * (denoise(eps * probe) - denoised)).sum()) / eps
     n = int(mask.sum())
     residual = float(((denoised - x)[mask].astype(np.float64) ** 2).sum())
-    return (residual - n * sigma**2 + 2 * sigma**2 * divergence) / n, denoised
+    if np.ndim(sigma) == 0:
+        eps = max(sigma / 10, 1e-4)
+        divergence = float((probe * (denoise(eps * probe) - denoised)).sum()) / eps
+        return (residual - n * sigma**2 + 2 * sigma**2 * divergence) / n, denoised
+    variance = np.asarray(sigma, np.float64) ** 2 * mask
+    eps = max(float(np.sqrt(variance.sum() / max(n, 1))) / 10, 1e-4)
+    divergence = float((variance * probe * (denoise(eps * probe) - denoised)).sum()) / eps
+    return (residual - variance.sum() + 2 * divergence) / n, denoised
 
 
 def sure_scale(denoise, x, sigma, mask, scales=SURE_SCALES, seed=0):
@@ -64,7 +70,7 @@ def sure_scale(denoise, x, sigma, mask, scales=SURE_SCALES, seed=0):
         ``denoise(None, scale)``; None when the mask has fewer than
         :data:`MIN_PIXELS` pixels or ``sigma`` is 0 (``scale`` is then 1).
     """
-    if mask.sum() < MIN_PIXELS or sigma <= 0:
+    if mask.sum() < MIN_PIXELS or np.max(sigma) <= 0:
         return 1.0, None
     probe = (np.random.default_rng(seed).standard_normal(x.shape) * mask).astype(x.dtype)
     best = (np.inf, 1.0, None)

@@ -169,8 +169,7 @@ def unwrapped(estimator, wrappers=None):
 def _sure_factor(predict, regions, scales=SURE_SCALES):
     """The noise scale SURE picks for one region set, and ``predict``'s output at it
     (over the intensity scale; None when SURE could not be computed)."""
-    x = regions.normalized()[0]
-    sigma = regions.sigma / regions.scale
+    x, sigma = regions.with_noise_scale(1).normalized()  # a level or a map
 
     def denoise(offset, factor):
         moved = regions if offset is None else regions.with_image(

@@ -36,7 +36,12 @@ class Stack(nn.Module):
         weights = [1 / len(members)] * len(members) if weights is None else list(weights)
         if len(weights) != len(members):
             raise ValueError(f"Got {len(weights)} weights for {len(members)} members.")
+        contexts = {m.context for m in members}
+        if len(contexts) > 1:
+            raise ValueError(f"Members see different neighbouring slices (context "
+                             f"{sorted(contexts)}); stack members of one context.")
         self.members = nn.ModuleList(members)
+        self.context = members[0].context
         self.downsample = members[0].downsample
         self.noise_channel = any(m.noise_channel for m in members)
         self.width = sum(m.head.weight.shape[1] for m in members)
@@ -61,7 +66,7 @@ class Stack(nn.Module):
         return self.members[0].assemble(out, shape)
 
     def forward(self, x, sigma=None):
-        """Predicted noise (residual) of ``x``, shape (n, 1, H, W)."""
+        """Predicted noise (residual) of the slice ``x[:, :1]``, shape (n, 1, H, W)."""
         return self.assemble(self.head(self.features(x, sigma)), x.shape)
 
 

@@ -3,7 +3,7 @@
 import torch.nn.functional as F
 from torch import nn
 
-from ._dncnn import pad_to_multiple, with_noise_channel
+from ._dncnn import input_layout, network_input, pad_to_multiple
 
 
 class _ResBlock(nn.Module):
@@ -41,18 +41,22 @@ class UNet(nn.Module):
     blocks : int, default=2
         Residual blocks per scale on each side.
     noise_channel : bool, default=False
-        Whether the noise level is an extra input channel (``model(y, sigma)``).
+        Whether the noise level (a constant or a map) is an extra input channel
+        (``model(y, sigma)``).
+    context : int, default=0
+        Neighbouring slices seen on each side (2.5-D; see
+        :func:`~sksmoe.nn._dncnn.network_input`).
     """
 
     downsample = 1  # the last layer gives the residual at full resolution
     bias = True
 
-    def __init__(self, scales=3, width=32, blocks=2, noise_channel=False):
+    def __init__(self, scales=3, width=32, blocks=2, noise_channel=False, context=0):
         super().__init__()
         if scales < 1 or blocks < 1:
             raise ValueError(f"`scales` and `blocks` must be >= 1, got {scales}, {blocks}.")
         widths = [width * 2**s for s in range(scales)]
-        self.first = nn.Conv2d(1 + noise_channel, width, 3, padding=1)
+        self.first = nn.Conv2d(1 + 2 * context + noise_channel, width, 3, padding=1)
         self.down = nn.ModuleList(_stage(w, blocks) for w in widths[:-1])
         self.pool = nn.ModuleList(nn.Conv2d(w, 2 * w, 2, stride=2) for w in widths[:-1])
         self.bottom = _stage(widths[-1], blocks)
@@ -61,17 +65,16 @@ class UNet(nn.Module):
         self.up = nn.ModuleList(_stage(w, blocks) for w in widths[:-1])
         self.head = nn.Conv2d(width, 1, 3, padding=1)
         self.depth, self.width, self.blocks = scales, width, blocks
-        self.noise_channel = noise_channel
+        self.noise_channel, self.context = noise_channel, context
 
     def features(self, x, sigma=None):
-        """Last up stage's output (n, width, H, W) for images ``x`` (n, 1, H, W) of noise
-        level ``sigma`` (float or (n,)); the image is padded to a multiple of
-        ``2**(scales - 1)`` by repeating its edge, and the features cropped back."""
+        """Last up stage's output (n, width, H, W) for images ``x`` (n, 1 + 2 context, H, W)
+        of noise level ``sigma`` (float, (n,) or a map (n, 1, H, W)); the image is padded
+        to a multiple of ``2**(scales - 1)`` by repeating its edge, and the features
+        cropped back."""
         h, w = x.shape[-2:]
         x = pad_to_multiple(x, 2 ** (self.depth - 1))
-        if self.noise_channel:
-            x = with_noise_channel(x, sigma)
-        x = self.first(x)
+        x = self.first(network_input(x, sigma, self.context, self.noise_channel))
         skips = []
         for stage, pool in zip(self.down, self.pool):
             x = stage(x)
@@ -88,7 +91,7 @@ class UNet(nn.Module):
         return out
 
     def forward(self, x, sigma=None):
-        """Predicted noise (residual) of ``x``, shape (n, 1, H, W)."""
+        """Predicted noise (residual) of the slice ``x[:, :1]``, shape (n, 1, H, W)."""
         return self.head(self.features(x, sigma))
 
 
@@ -97,6 +100,7 @@ def unet_from_state_dict(state_dict):
     width, channels = state_dict["first.weight"].shape[:2]
     scales = 1 + len({k.split(".")[1] for k in state_dict if k.startswith("pool.")})
     blocks = len({k.split(".")[1] for k in state_dict if k.startswith("bottom.")})
-    model = UNet(scales, width, blocks, noise_channel=channels == 2)
+    noise_channel, context = input_layout(channels)
+    model = UNet(scales, width, blocks, noise_channel=noise_channel, context=context)
     model.load_state_dict(state_dict)
     return model

@@ -96,7 +96,8 @@ def _output_dtype(denoised, dtype, negative):
     return denoised.astype(np.float32)
 
 
-def denoise_file(source, target, model=None, *, axis=None, overwrite=False, progress=False):
+def denoise_file(source, target, model=None, *, axis=None, noise_map=None, overwrite=False,
+                 progress=False):
     """Denoise an image file slice by slice and write it with the input's geometry.
 
     A 3-D volume is cut into axial slices: along the array axis closest to the head's
@@ -115,8 +116,11 @@ def denoise_file(source, target, model=None, *, axis=None, overwrite=False, prog
         A fitted pipeline; the bundled one if None.
     axis : {0, 1, 2}, optional
         Array axis to slice 3-D volumes along, instead of the axial one.
+    noise_map : str or Path, optional
+        Also write here, with the input's geometry, the local noise sigma estimated in each
+        slice (:func:`sksmoe.noise.estimate_noise_map`, float32, the input's units).
     overwrite : bool, default=False
-        Replace ``target`` if it exists.
+        Replace ``target`` (and ``noise_map``) if it exists.
     progress : bool, default=False
         Print the slicing on stderr and show progress bars over volumes and slices.
 
@@ -140,7 +144,9 @@ def denoise_file(source, target, model=None, *, axis=None, overwrite=False, prog
         raise ValueError(f"`axis` must be 0, 1, 2 or None, got {axis!r}.")
     volume = read_image(source)
     data = np.asarray(volume.data)
-    check_writable(target, data.ndim, volume, overwrite=overwrite)  # before the long work
+    for path in (target, noise_map):  # before the long work
+        if path is not None:
+            check_writable(path, data.ndim, volume, overwrite=overwrite)
     model = load_pretrained() if model is None else model
     if data.ndim == 2:
         denoised = _output_dtype(denoise(data, model), data.dtype, data.min() < 0)
@@ -151,7 +157,27 @@ def denoise_file(source, target, model=None, *, axis=None, overwrite=False, prog
                   + (f", in each of {data.shape[3]} volumes" if data.ndim == 4 else ""),
                   file=sys.stderr)
         denoised = _denoise_volumes(data, axis, model, progress)
-    return write_image(target, denoised, like=volume, overwrite=overwrite)
+    written = write_image(target, denoised, like=volume, overwrite=overwrite)
+    if noise_map is not None:
+        write_image(noise_map, _noise_map(data, axis), like=volume, overwrite=overwrite)
+    return written
+
+
+def _noise_map(data, axis):
+    """The local noise sigma of each slice along ``axis`` of an image, volume or series
+    (float32, the data's units; negative data shifted to start at 0, as denoised)."""
+    from ..noise import estimate_noise_map
+
+    data = np.asarray(data, np.float32)
+    data = data - min(float(data.min()), 0.0)
+    if data.ndim == 2:
+        return estimate_noise_map(data) if min(data.shape) >= 16 else np.zeros_like(data)
+    series = data if data.ndim == 4 else data[..., None]
+    out = np.empty_like(series)
+    for t in range(series.shape[3]):
+        stack = np.moveaxis(series[..., t], axis, 0)
+        out[..., t] = np.moveaxis(estimate_noise_map(stack), 0, axis)
+    return out.reshape(data.shape)
 
 
 def _axial(volume):

@@ -1,9 +1,11 @@
 """Pretrain base networks, stack them, then fit the bundled SMoE on the training split.
 
 ``python -m sksmoe.training base`` trains a base DnCNN or U-Net, ``stack`` puts trained
-bases side by side under one last layer, ``smoe`` fits the SMoE experts on a base (k chosen
-on validation), ``compact`` halves a checkpoint for committing and ``recipe`` runs a file of
-these commands in turn (``benchmarks/training_runs/recipe.txt`` rebuilds the bundled model).
+bases side by side under one last layer, ``context`` fine-tunes a trained base into one
+that sees neighbouring slices and is told a noise map, ``smoe`` fits the SMoE experts on a
+base (k chosen on validation), ``compact`` halves a checkpoint for committing and
+``recipe`` runs a file of these commands in turn (``benchmarks/training_runs/recipe.txt``
+rebuilds the bundled model).
 Training is resumable: the state is saved to ``--workdir`` every ``--checkpoint-every`` steps
 and picked up again when the same command is re-run. At the end the weights are written as
 float16 safetensors plus a JSON model card (the exact command, data, steps, CPU-hours and
@@ -45,12 +47,14 @@ from ._loop import (
 )
 from ._recipe import read_recipe
 from ._smoe import decompose
-from ._surgery import deepen, initialise, stack, widen
+from ._slabs import PROTOCOLS, SlabSampler, evaluate_slabs, slab_validation_set
+from ._surgery import deepen, initialise, stack, widen, with_context
 
 __all__ = [
-    "CONTRASTS", "Checkpoint", "PatchSampler", "REAL_VALIDATION", "TrainState",
-    "VALIDATION_LEVELS", "compact_checkpoint", "decompose", "deepen", "evaluate", "fit_loop",
-    "initialise", "learning_rate", "main", "mean_by_level", "model_card", "patch_weights",
-    "read_recipe", "real_validation_set", "save_weights", "smoe_training_groups", "stack",
-    "train_step", "validation_entries", "validation_set", "widen",
+    "CONTRASTS", "Checkpoint", "PROTOCOLS", "PatchSampler", "REAL_VALIDATION", "SlabSampler",
+    "TrainState", "VALIDATION_LEVELS", "compact_checkpoint", "decompose", "deepen", "evaluate",
+    "evaluate_slabs", "fit_loop", "initialise", "learning_rate", "main", "mean_by_level",
+    "model_card", "patch_weights", "read_recipe", "real_validation_set", "save_weights",
+    "slab_validation_set", "smoe_training_groups", "stack", "train_step",
+    "validation_entries", "validation_set", "widen", "with_context",
 ]

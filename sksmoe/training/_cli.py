@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..utils._validation import noise_scale_argument
-from ._base import train_base
+from ._base import train_base, train_context
 from ._data import CONTRASTS
 from ._loop import compact_checkpoint
 from ._recipe import run_recipe
@@ -87,6 +87,39 @@ def _add_base(commands):
                            "(a run in progress), without training")
 
 
+def _add_context(commands):
+    from ._slabs import PROTOCOLS
+
+    context = _subcommand(
+        commands, "context", train_context,
+        "fine-tune a base to see neighbouring slices and a noise map",
+        "Fine-tune a trained base (DnCNN, U-Net or stack) into one that sees --context "
+        "neighbouring slices a side and is told a sigma map, starting from its function, on "
+        "slabs under uniform and non-uniform noise; resumable like 'base'.")
+    context.add_argument("init", type=Path, help="the trained base's weights")
+    context.add_argument("--context", type=int, default=2,
+                         help="neighbouring slices seen on each side")
+    context.add_argument("--protocols", nargs="+", choices=PROTOCOLS, default=list(PROTOCOLS))
+    context.add_argument("--name", default="context_base")
+    context.add_argument("--out", type=Path, default=Path("sksmoe/pretrained"))
+    context.add_argument("--workdir", type=Path, default=Path("outputs/training"))
+    context.add_argument("--steps", type=int, default=4000)
+    context.add_argument("--until", type=int, metavar="STEP")
+    context.add_argument("--batch-size", type=int, default=32)
+    context.add_argument("--patch-size", type=int, default=48)
+    context.add_argument("--lr", type=float, default=5e-5)
+    context.add_argument("--noise-range", type=float, nargs=2, default=(0.0, 15.0))
+    context.add_argument("--noise-weighted-loss", type=positive, metavar="FLOOR")
+    context.add_argument("--real-anatomy", nargs="+", default=[], metavar="SOURCE",
+                         help="real sources with a whole volume (pydeface-t1, colin27)")
+    context.add_argument("--threads", type=int, default=2)
+    context.add_argument("--validate-every", type=int, default=250)
+    context.add_argument("--checkpoint-every", type=int, default=50)
+    context.add_argument("--seed", type=int, default=0)
+    context.add_argument("--export", action="store_true",
+                         help="write the weights and card of the checkpoint as it stands")
+
+
 def _add_smoe(commands):
     smoe = _subcommand(
         commands, "smoe", fit_smoe, "fit the SMoE pipeline on a base network",
@@ -129,6 +162,7 @@ def build_parser():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
     _add_base(commands)
+    _add_context(commands)
     stack = _subcommand(commands, "stack", stack_bases, "stack trained bases into one base",
                         stack_bases.__doc__)
     stack.add_argument("members", type=Path, nargs="+",

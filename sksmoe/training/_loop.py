@@ -44,15 +44,17 @@ class TrainState:
 
 
 def train_step(state, batch, lr, floor=None):
-    """One Adam step of ``state.model`` on ``batch``, torch tensors (noisy, clean, sigma);
+    """One Adam step of ``state.model`` on ``batch``, torch tensors (noisy, clean, sigma:
+    (n, 1 + 2 context, p, p) slabs or (n, 1, p, p) images, their clean slice, and their
+    noise level, one a patch or a map);
     the loss is the mean squared residual error, patches weighted by :func:`patch_weights`
     when ``floor`` is given. Returns the loss."""
     noisy, clean, sigma = batch
     for group in state.optimizer.param_groups:
         group["lr"] = lr
-    errors = (state.model(noisy, sigma) - (noisy - clean)).square().mean(dim=(1, 2, 3))
-    if floor is not None:
-        errors = errors * patch_weights(sigma, floor)
+    errors = (state.model(noisy, sigma) - (noisy[:, :1] - clean)).square().mean(dim=(1, 2, 3))
+    if floor is not None:  # a sigma map's mean level
+        errors = errors * patch_weights(sigma.reshape(len(sigma), -1).mean(dim=1), floor)
     loss = errors.mean()
     state.optimizer.zero_grad()
     loss.backward()
@@ -61,10 +63,14 @@ def train_step(state, batch, lr, floor=None):
 
 
 def fit_loop(state, *, steps, lr, batch_size, floor=None, stop=None, threads=1, callbacks=(),
-             desc=None):
+             desc=None, frozen_batch_norm=False):
     """Train from ``state.step`` to ``stop`` (default and at most ``steps``) on the learning
     rate schedule of ``steps`` (:func:`learning_rate`); each callback's ``on_step(state,
-    loss)`` runs after every step, its ``on_train_end(state, trained)`` at the end."""
+    loss)`` runs after every step, its ``on_train_end(state, trained)`` at the end.
+
+    ``frozen_batch_norm`` keeps batch-norm layers on their running statistics (fine-tuning
+    on other data: updating them would change the trained function before any step does).
+    """
     import torch
     from tqdm import tqdm
 
@@ -73,6 +79,10 @@ def fit_loop(state, *, steps, lr, batch_size, floor=None, stop=None, threads=1, 
     with tqdm(total=stop, initial=state.step, desc=desc, unit="step") as progress:
         while state.step < stop:
             state.model.train()
+            if frozen_batch_norm:
+                for module in state.model.modules():
+                    if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                        module.eval()
             start = time.process_time()
             batch = [torch.from_numpy(a) for a in state.sampler.sample(batch_size)]
             loss = train_step(state, batch, learning_rate(state.step, steps, lr), floor)
@@ -133,15 +143,19 @@ class ValidationLog:
     """Score the model on the validation sets every ``every`` steps and at the end, and
     append the scores to the learning-curve log ``path`` (JSON lines).
 
-    ``scores`` holds the last scores: (validation, real) brain PSNR by noise level.
+    ``scores`` holds the last scores: (validation, real) brain PSNR by noise level;
+    ``extra`` maps further log entries to functions scoring a model (their last scores in
+    ``extra_scores``).
     """
 
-    def __init__(self, path, every, validation, real):
+    def __init__(self, path, every, validation, real, extra=None):
         self.path, self.every, self.sets = path, every, (validation, real)
+        self.extra, self.extra_scores = dict(extra or {}), {}
         self.scores, self.scored_step, self.loss = None, None, None
 
     def validate(self, state):
         self.scores = tuple(evaluate(state.model, *images) for images in self.sets)
+        self.extra_scores = {name: score(state.model) for name, score in self.extra.items()}
         self.scored_step = state.step
 
     def log(self, state):
@@ -149,12 +163,14 @@ class ValidationLog:
 
         scores, real = self.scores
         entry = {"step": state.step, "cpu_hours": state.seconds / 3600, "loss": self.loss,
-                 "val_brain_psnr": scores, "val_real_psnr": real}
+                 "val_brain_psnr": scores, "val_real_psnr": real, **self.extra_scores}
         with self.path.open("a") as log:
             log.write(json.dumps(entry) + "\n")
         tqdm.write(f"step {state.step}: val brain PSNR "
                    + " ".join(f"{p}%={v:.2f}" for p, v in scores.items())
-                   + "; real b=0 " + " ".join(f"{v:.2f}" for v in real.values()))
+                   + "; real b=0 " + " ".join(f"{v:.2f}" for v in real.values())
+                   + "".join(f"; {name} " + " ".join(f"{k}={v:.2f}" for k, v in extra.items())
+                             for name, extra in self.extra_scores.items()))
 
     def on_step(self, state, loss):
         self.loss = loss

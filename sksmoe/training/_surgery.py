@@ -62,6 +62,25 @@ def deepen(model, blocks):
     return state
 
 
+def with_context(model, context):
+    """A copy of the base ``model`` (a DnCNN, U-Net or Stack seeing no neighbours) that
+    takes ``context`` neighbouring slices on each side, computing what ``model`` computes:
+    the first layer's weights from the new input channels start at zero."""
+    import torch
+
+    from ..nn._checkpoint import base_from_state_dict
+
+    if model.context:
+        raise ValueError(f"This network already sees {model.context} neighbours a side.")
+    state = dict(model.state_dict())
+    for key in [k for k in state if k.endswith(("first.weight", "trunk.0.weight"))]:
+        weight = state[key]
+        blocks = model.downsample ** 2
+        extra = torch.zeros(weight.shape[0], 2 * context * blocks, *weight.shape[2:])
+        state[key] = torch.cat([weight, extra.to(weight.dtype)], dim=1)
+    return base_from_state_dict(state)
+
+
 def initialise(model, path):
     """Copy the weights of the network at ``path`` into ``model`` (the same architecture);
     returns their CPU-seconds.

@@ -76,6 +76,7 @@ def check_same_shape(a, b, name_a, name_b):
 #: Declarative parameter constraints (scikit-learn's ``_parameter_constraints`` vocabulary):
 #: every estimator lists its parameters with these and ``fit`` calls ``_validate_params``.
 POSITIVE_INT = [Interval(numbers.Integral, 1, None, closed="left")]
+NON_NEGATIVE_INT = [Interval(numbers.Integral, 0, None, closed="left")]
 NON_NEGATIVE = [Interval(numbers.Real, 0, None, closed="left")]
 DEVICE = [str]  # "auto", "cpu", "cuda", "cuda:N": resolve_device checks which
 MEMORY = [None, str, HasMethods(["cache"])]

@@ -87,18 +87,23 @@ def test_closed_form_last_layer_beats_the_base_on_its_own_loss(tiny_base, small_
     assert error(tuned) < 0.9 * error(untuned)
 
 
-def test_noise_conditioned_base_is_given_the_estimated_sigma(tiny_conditioned_base, small_data,
-                                                             few_adam_steps, small_pipe):
+@pytest.mark.parametrize("noise", ["level", "map"])
+def test_noise_conditioned_base_is_given_the_estimated_noise(tiny_conditioned_base, small_data,
+                                                             few_adam_steps, small_pipe, noise):
     import torch
 
     from sksmoe.nn._checkpoint import load_base
 
     X, y, X_test = small_data["X"], small_data["y"], small_data["X_test"]
-    untuned = small_pipe(tiny_conditioned_base, n_experts=1, fine_tune="none").fit(X, y)
+    untuned = small_pipe(tiny_conditioned_base, n_experts=1, fine_tune="none")
+    untuned = untuned.set_params(patchdecomposer__noise=noise).fit(X, y)
     base = load_base(tiny_conditioned_base)
     scale = np.percentile(X_test[0], 99.5)
     x = (X_test[0] / scale).astype(np.float32)
-    sigma = sksmoe.noise.estimate_sigma(X_test[0]) / scale
+    if noise == "level":
+        sigma = sksmoe.noise.estimate_sigma(X_test[0]) / scale
+    else:
+        sigma = torch.from_numpy(sksmoe.noise.estimate_noise_map(X_test[0]) / scale)[None, None]
     with torch.inference_mode():
         x = torch.from_numpy(x)[None, None]
         expected = (x - base(x, sigma))[0, 0].numpy() * scale
@@ -330,3 +335,53 @@ def test_tags_declare_region_input_and_a_required_target():
     tags = get_tags(SparseMoEDenoiser())
     assert tags.target_tags.required and not tags.input_tags.two_d_array
     assert not get_tags(PatchDecomposer()).requires_fit
+
+
+@pytest.fixture(scope="module")
+def tiny_context_base(tmp_path_factory):
+    """A small noise-conditioned DnCNN that sees one neighbouring slice a side."""
+    import torch
+    from safetensors.torch import save_file
+
+    from sksmoe.nn._dncnn import DnCNN
+
+    torch.manual_seed(0)
+    model = DnCNN(depth=4, width=8, noise_channel=True, context=1)
+    path = tmp_path_factory.mktemp("bases") / "context.safetensors"
+    save_file(model.state_dict(), str(path))
+    return path
+
+
+def test_a_context_base_sees_each_slice_with_its_neighbours_and_the_map(
+        tiny_context_base, small_data, few_adam_steps):
+    import torch
+    from sklearn.pipeline import make_pipeline
+
+    from sksmoe import EmbeddingPCA, PatchDecomposer, SliceNeighbours
+    from sksmoe.nn._checkpoint import load_base
+
+    X, y = small_data["X"], small_data["y"]  # six slices four apart: a coarse volume
+
+    def pipe(**params):
+        return make_pipeline(SliceNeighbours(context=1), PatchDecomposer(patch_size=32, stride=16),
+                             EmbeddingPCA(n_components=8, input_size=32),
+                             SparseMoEDenoiser(base=tiny_context_base, random_state=0, **params))
+
+    untuned = pipe(n_experts=1, fine_tune="none").fit(X, y)
+    base, rows = load_base(tiny_context_base), SliceNeighbours(context=1).transform(X)
+    scale = np.percentile(X[2], 99.5)
+    slab = torch.from_numpy((rows[2][[1, 0, 2]] / scale).astype(np.float32))[None]
+    sigma = torch.from_numpy(sksmoe.noise.estimate_noise_map(X[2]) / scale)[None, None]
+    with torch.inference_mode():
+        expected = (slab[:, :1] - base(slab, sigma))[0, 0].numpy() * scale
+    np.testing.assert_allclose(untuned.predict(X)[2], expected, rtol=1e-5, atol=1e-5)
+    for params in ({}, {"context": "region"}, {"fine_tune": "all"}):
+        out = pipe(n_experts=2, **params).fit(X, y).predict(X)
+        assert out.shape == X.shape and np.isfinite(out).all()
+    # a 2-D stack: each image is given as its own neighbours
+    flat = make_pipeline(PatchDecomposer(patch_size=32, stride=16), SparseMoEDenoiser(
+        base=tiny_context_base, n_experts=1, fine_tune="none")).fit(X, y)
+    slab = slab[:, :1].repeat(1, 3, 1, 1)
+    with torch.inference_mode():
+        expected = (slab[:, :1] - base(slab, sigma))[0, 0].numpy() * scale
+    np.testing.assert_allclose(flat.predict(X)[2], expected, rtol=1e-5, atol=1e-5)

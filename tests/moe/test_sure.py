@@ -42,6 +42,21 @@ def test_sure_estimates_the_squared_error_against_the_clean_image(sigma):
     np.testing.assert_array_equal(denoised, noisy)
 
 
+def test_sure_with_a_sigma_map_estimates_the_error_of_non_uniform_noise():
+    clean, mask = _textured_image()
+    sigma = np.linspace(0.01, 0.06, clean.shape[1])[None, :] * np.ones_like(clean)
+    noisy = clean + sigma * np.random.default_rng(1).standard_normal(clean.shape)
+    noisy = noisy.astype(np.float32)
+    probe = (np.random.default_rng(2).standard_normal(clean.shape) * mask).astype(np.float32)
+    for width in (0.5, 1.0, 2.0):
+        blur = _moved(lambda x: ndimage.gaussian_filter(x, width), noisy)
+        risk, denoised = sure(blur, noisy, sigma, mask, probe)
+        assert risk == pytest.approx(float(((denoised - clean)[mask] ** 2).mean()), rel=0.15)
+        level = sure(blur, noisy, float(sigma[mask].mean()), mask, probe)[0]
+        constant = sure(blur, noisy, np.full_like(sigma, sigma[mask].mean()), mask, probe)[0]
+        assert constant == pytest.approx(level, rel=1e-6)
+
+
 def test_sure_scale_picks_a_scale_about_as_good_as_the_clean_image_would():
     clean, mask = _textured_image()
     sigma = 0.03

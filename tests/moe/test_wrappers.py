@@ -160,6 +160,27 @@ def test_format_1_files_load_with_their_wrappers(conditioned, small_data, tmp_pa
                                       small_data["X_test"][:1]))
 
 
+def test_format_2_files_tell_their_networks_the_noise_level(conditioned, small_data, tmp_path):
+    from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+    from sklearn.base import clone
+
+    path = sksmoe.save(conditioned, tmp_path / "v3.safetensors")
+    with safe_open(str(path), "np") as handle:
+        description = json.loads(handle.metadata()["sksmoe"])["model"]
+    assert description["steps"][0][1]["params"]["noise"] == "map"
+    del description["steps"][0][1]["params"]["noise"]  # as written before noise maps
+    save_file(load_file(str(path)), str(tmp_path / "v2.safetensors"),
+              metadata={"sksmoe": json.dumps({"format": "sksmoe-model-2",
+                                              "model": description})})
+    loaded = sksmoe.load(tmp_path / "v2.safetensors")
+    assert loaded[0].noise == "level"
+    level = clone(conditioned[0]).set_params(noise="level")
+    expected = conditioned[-1].predict(conditioned[1].transform(level.transform(
+        small_data["X_test"][:1])))
+    np.testing.assert_array_equal(loaded.predict(small_data["X_test"][:1]), expected)
+
+
 def test_malformed_model_files_raise_value_errors_naming_the_file(conditioned, tmp_path):
     from safetensors.numpy import load_file, save_file
 
