@@ -28,6 +28,7 @@ TABLES = {
     "learning_curves": "Base-DnCNN trainings: validation PSNR against CPU-hours, BM3D line",
     "noise_estimation": "Error of the noise-level estimators",
     "noise_maps": "Error of the noise-map estimator on uniform, smooth, SENSE and coil noise",
+    "nonuniform": "Non-uniform noise on held-out heads, and a real repeat pair (issue 31)",
 }
 
 

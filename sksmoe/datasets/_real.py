@@ -19,7 +19,19 @@ REAL_SOURCES = {
                     "whole-head T1-weighted MPRAGE, 0.9 x 0.94 x 0.94 mm, 256x192"),
     "colin27": ("ch2.nii.gz", "10 axial slices (every tenth, z = 40-130) of Colin27, one "
                 "subject's 27 T1-weighted scans averaged, skull-stripped, 1 mm, 217x181"),
+    "ants-slices": ("r*slice.jpg", "6 axial T1-weighted slices of six subjects (ANTs' example "
+                    "images r16 ... r85), skull-stripped, 256x256, 8-bit JPEG"),
 }
+#: The ANTs example slices: (member of the antspyx 0.6.3 source archive, sha256).
+_ANTS_SLICES = tuple((f"antspyx-0.6.3/data/r{k}slice.jpg", sha) for k, sha in (
+    (16, "f3f77d4118ccef62a378dc62de561e5d752eabe4247f14467ab43268778ddb0f"),
+    (27, "58ea0334a62760ce2e003b2df60485e8cfcde097ea200f6cf4da38fb03aaf8a8"),
+    (30, "674ea6502418c63eb460bb7c40ff6dec21a05513cbc7218fa80e13e176ec946a"),
+    (62, "acec668caf244f17ba3d35b0ec36b03a8bc32eb8e51d44f970408a16f399dce8"),
+    (64, "3971218c84734fa1e65ec4472cc8d5cd81eeaa2a904fa7e50c74e9fe07f59d59"),
+    (85, "d7d396b89e83cb9db4e36627c36965c3aaf149387b38233ffccc5e88006d252d")))
+_ANTS_LICENSE = ("ANTs example data (ANTsR / ANTsPy test images), as shipped in the antspyx "
+                 "0.6.3 source archive (Apache-2.0) on PyPI")
 #: Volumes inside PyPI source archives: name -> (pip requirement, member, sha256, licence,
 #: the axial slices taken).
 _SDIST_FILES = {
@@ -44,15 +56,17 @@ def load_real_slices(source="dipy-t1"):
 
     Parameters
     ----------
-    source : {"dipy-t1", "dipy-b0", "pydeface-t1", "colin27"}, default="dipy-t1"
+    source : {"dipy-t1", "dipy-b0", "pydeface-t1", "colin27", "ants-slices"}, default="dipy-t1"
         ``"dipy-t1"``: one skull-stripped T1-weighted slice (256x256);
         ``"dipy-b0"``: ten axial b=0 slices of a diffusion scan (128x128, T2-weighted);
         ``"pydeface-t1"``: 43 axial slices of a whole-head 1 mm T1-weighted scan (256x192),
         a training source of ``python -m sksmoe.training base --real-anatomy``, not a test
         source; ``"colin27"``: 10 axial slices of Colin27, one subject scanned 27 times and
         averaged (T1-weighted, skull-stripped, 1 mm, 217x181, stored with 8-bit grey levels),
-        a test source. The last two are extracted from the source archives of pydeface
-        (20 MB) and antspyx (7 MB), downloaded from PyPI with pip on first use and cached
+        a test source; ``"ants-slices"``: one skull-stripped T1-weighted axial slice of each
+        of six subjects (256x256, JPEG-compressed 8-bit), a test source. The last three are
+        extracted from the source archives of pydeface (20 MB) and antspyx (7 MB),
+        downloaded from PyPI with pip on first use and cached
         (:func:`sksmoe.utils._fetch.cache_dir`).
 
     Returns
@@ -76,6 +90,14 @@ def load_real_slices(source="dipy-t1"):
     if source in _SDIST_FILES:
         volume, data_license = real_volume(source)
         images = volume[_SDIST_FILES[source][-1]]
+    elif source == "ants-slices":
+        from PIL import Image
+
+        from ..utils._fetch import fetch_from_sdist
+
+        images = np.stack([np.asarray(Image.open(fetch_from_sdist("antspyx==0.6.3", *member)))
+                           for member in _ANTS_SLICES])
+        data_license = _ANTS_LICENSE
     elif filename.endswith(".npy"):
         path, data_license = resources.files("dipy.data") / "files" / filename, _DIPY_LICENSE
         images = np.load(str(path), allow_pickle=False)[None]

@@ -40,9 +40,9 @@ class PatchDecomposer(TransformerMixin, BaseEstimator):
     stride : int, default=20
         At most ``patch_size``.
     noise : {"map", "level"}, default="map"
-        ``"map"``: each image's local noise is estimated
-        (:func:`sksmoe.noise.estimate_noise_map`) and networks are told that map;
-        ``"level"``: they are told one noise level per image (models saved before the map).
+        What networks are told of each image's noise: ``"map"`` its estimated local sigma
+        (:func:`sksmoe.noise.estimate_noise_map`), ``"level"`` one level per image
+        (:func:`sksmoe.noise.estimate_sigma`; models saved before noise maps).
 
     Examples
     --------

@@ -68,19 +68,20 @@ class Regions:
     @classmethod
     def of_image(cls, image, boxes, masks=None, *, neighbours=None, noise="level"):
         """The regions ``boxes`` (and ``masks``) of ``image``, with its context computed:
-        with ``noise="map"`` its noise map too; ``neighbours`` ride along."""
+        with ``noise="map"`` its noise map too (what networks are then told instead of the
+        level); ``neighbours`` ride along."""
         from ..metrics import brain_mask
         from ..nn._normalize import intensity_scale
         from ..noise import estimate_noise_map, estimate_sigma
 
         scale, sigma = intensity_scale(image), float(estimate_sigma(image))
+        foreground = brain_mask((np.asarray(image) / scale).astype(np.float32))
         noise_map = None
         if noise == "map":  # too small an image for a map: its level everywhere
             noise_map = (estimate_noise_map(image) if min(np.shape(image)) >= 16
                          else np.full(np.shape(image), sigma, np.float32))
         return cls(image=image, boxes=boxes, masks=masks, scale=scale, sigma=sigma,
-                   foreground=brain_mask((np.asarray(image) / scale).astype(np.float32)),
-                   neighbours=neighbours, noise_map=noise_map)
+                   foreground=foreground, neighbours=neighbours, noise_map=noise_map)
 
     def __len__(self):
         return len(self.boxes)

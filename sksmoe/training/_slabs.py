@@ -21,6 +21,22 @@ def neighbours(volume, index, context, spacing=1):
                                                              spacing)])]
 
 
+def estimation_errors(image, head, maps, rng, n_fields=12):
+    """Fields of :func:`~sksmoe.noise.estimate_noise_map`'s relative error (estimated over
+    true sigma, clipped to 0.5 .. 2) on ``image`` (clean, scaled to 1) under noise of random
+    protocols (``maps``, as :func:`noise_maps` gives them, and uniform) and levels."""
+    from ..datasets import add_rician_noise
+    from ..noise import estimate_noise_map
+
+    relatives = [np.ones(image.shape)] + maps["smooth"] + maps["sense"]
+    fields = []
+    for _ in range(n_fields):
+        true = relatives[rng.integers(len(relatives))] * rng.uniform(0.02, 0.12)
+        noisy = add_rician_noise(image, true, random_state=rng)
+        fields.append(np.clip(estimate_noise_map(noisy) / true, 0.5, 2.0).astype(np.float32))
+    return fields
+
+
 def noise_maps(shape, head, rng):
     """Relative sigma maps (mean 1 over ``head``) of the non-uniform protocols for images of
     ``shape``: the BM4D lattice and random smooth fields; SENSE g-factors of 8, 16 and 32
@@ -48,8 +64,9 @@ class SlabSampler:
     goes under a random RF field and intensity scale, and is turned and flipped, the slab
     alike (and mirrored along the slices half the time). Its noise follows one of
     ``protocols`` at a mean level drawn uniformly in ``noise_range``, independent in every
-    slice; the map told to the network is the true one times a factor of about
-    +/- ``map_error`` (an estimate's error).
+    slice; the map told to the network is the true one times a field of the estimator's
+    error (:func:`estimation_errors`, measured on the same anatomy) and a factor of about
+    +/- ``map_error``, as an estimated map would be.
 
     Parameters
     ----------
@@ -69,7 +86,7 @@ class SlabSampler:
     """
 
     def __init__(self, context=2, patch_size=48, noise_range=(0.0, 15.0), protocols=PROTOCOLS,
-                 rf_max=40.0, seed=0, real_anatomy=(), map_error=0.05):
+                 rf_max=40.0, seed=0, real_anatomy=(), map_error=0.03):
         from ..datasets import load_mni152, mni152_contrast, rf_field
         from ..datasets._make import mni152_slice_splits
         from ..datasets._real import _brightest_tissue_mean, _SDIST_FILES, real_volume
@@ -88,7 +105,9 @@ class SlabSampler:
             middle = heads[len(heads) // 2]
             scale = intensity_scale(volume[centres[len(centres) // 2]])
             maps = maps or noise_maps(middle.shape, middle, self.rng)
+            image = volume[centres[len(centres) // 2]] / scale
             self.sources.append({
+                "errors": estimation_errors(image, middle, maps, self.rng),
                 "volume": volume / scale, "centres": np.asarray(centres),
                 "pixels": [np.argwhere(head) for head in heads],
                 "references": np.asarray(references) / scale,
@@ -164,7 +183,9 @@ class SlabSampler:
             noisy[b] = add_rician_noise(noise_slices, np.broadcast_to(sigma, noise_slices.shape),
                                         random_state=rng)
             clean[b, 0] = slab[0]
-            told[b, 0] = sigma * np.exp(self.map_error * rng.standard_normal())
+            error = source["errors"][rng.integers(len(source["errors"]))][window]
+            error = np.rot90(error[:, ::-1] if flip else error, k)
+            told[b, 0] = sigma * error * np.exp(self.map_error * rng.standard_normal())
         return noisy, clean, told
 
 

@@ -46,11 +46,13 @@ def test_noise_map_regions_carry_the_estimated_map():
     from sksmoe.noise import estimate_noise_map
 
     images = rng.random((2, 40, 40))
-    mapped = PatchDecomposer(patch_size=32, stride=16).fit_transform(images)
+    mapped = PatchDecomposer(patch_size=32, stride=16, noise="map").fit_transform(images)
     level = PatchDecomposer(patch_size=32, stride=16, noise="level").fit_transform(images)
     np.testing.assert_allclose(mapped[0].noise_map, estimate_noise_map(images[0]))
     x, told = mapped[0].with_noise_scale(0.5).normalized()
     np.testing.assert_allclose(told, 0.5 * mapped[0].noise_map / mapped[0].scale, rtol=1e-6)
     assert np.ndim(level[0].normalized()[1]) == 0 and level[0].noise_map is None
-    small = PatchDecomposer(patch_size=8, stride=4).fit_transform(images[:, :12, :12])[0]
+    small = PatchDecomposer(patch_size=8, stride=4, noise="map").fit_transform(
+        images[:, :12, :12])[0]
     assert np.all(small.noise_map == np.float32(small.sigma))  # too small for a map
+

@@ -363,7 +363,8 @@ def test_a_context_base_sees_each_slice_with_its_neighbours_and_the_map(
     X, y = small_data["X"], small_data["y"]  # six slices four apart: a coarse volume
 
     def pipe(**params):
-        return make_pipeline(SliceNeighbours(context=1), PatchDecomposer(patch_size=32, stride=16),
+        return make_pipeline(SliceNeighbours(context=1),
+                             PatchDecomposer(patch_size=32, stride=16, noise="map"),
                              EmbeddingPCA(n_components=8, input_size=32),
                              SparseMoEDenoiser(base=tiny_context_base, random_state=0, **params))
 
@@ -379,7 +380,7 @@ def test_a_context_base_sees_each_slice_with_its_neighbours_and_the_map(
         out = pipe(n_experts=2, **params).fit(X, y).predict(X)
         assert out.shape == X.shape and np.isfinite(out).all()
     # a 2-D stack: each image is given as its own neighbours
-    flat = make_pipeline(PatchDecomposer(patch_size=32, stride=16), SparseMoEDenoiser(
+    flat = make_pipeline(PatchDecomposer(patch_size=32, stride=16, noise="map"), SparseMoEDenoiser(
         base=tiny_context_base, n_experts=1, fine_tune="none")).fit(X, y)
     slab = slab[:, :1].repeat(1, 3, 1, 1)
     with torch.inference_mode():

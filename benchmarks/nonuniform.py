@@ -1,0 +1,240 @@
+"""Non-uniform noise on held-out heads, and real noise from a repeat pair (issue 31).
+
+Run: ``python -m benchmarks run nonuniform [--quick]``. Each protocol at 3, 5 and 9% mean
+level (the sigma map's mean over the head, in percent of the brightest tissue's mean) on
+slices of the MNI152 test split (BrainWeb-style T1) and of two real sources that no training
+or selection step touched (Colin27; the six ANTs example subjects); each slice comes with
+its neighbours (independent noise, the same map), for models that see them. Whole-slice and
+brain-mask PSNR / SSIM and seconds a slice per method. Then the real-noise table: the two
+EPI repeats of nibabel's ``tests/data/example4d.nii.gz``, scored by the repeat-pair protocol
+of NOISE.md. The model that sees neighbours and the map is read from ``$SKSMOE_NEW_BASE``
+(a base network's weights; its row is left out when unset).
+"""
+
+import os
+import time
+
+import numpy as np
+
+from ._common import CACHE, markdown_table, write_results
+
+LEVELS = (3, 5, 9)
+CONTEXT = 2
+#: Protocol -> relative sigma map (mean 1 over the head) of a slice's shape and head mask.
+PROTOCOLS = ("uniform", "smooth (BM4D lattice)", "SENSE, 16 coils, R=3")
+
+
+def _relative_map(protocol, head):
+    from sksmoe.datasets import coil_sensitivities, sense_g_factor, smooth_noise_map
+
+    if protocol == "uniform":
+        return np.ones(head.shape)
+    if protocol.startswith("smooth"):
+        return smooth_noise_map(head.shape, "bm4d", mask=head)
+    g = sense_g_factor(coil_sensitivities(head.shape, 16), 3)
+    return g / g[head].mean()
+
+
+def _heads(quick):
+    """Held-out sets: name -> list of (clean slab (1 + 2 CONTEXT, H, W), nearest neighbours
+    first, brain mask, noise reference)."""
+    from sksmoe.datasets import load_mni152, load_real_slices, mni152_contrast
+    from sksmoe.datasets._make import mni152_slice_splits
+    from sksmoe.datasets._real import _brightest_tissue_mean, real_volume
+    from sksmoe.metrics import brain_mask
+    from sksmoe.training._slabs import neighbours
+
+    sets = {}
+    volume, reference = mni152_contrast("T1")
+    volume, mask = np.moveaxis(volume, 2, 0), np.moveaxis(load_mni152().mask, 2, 0)
+    test = mni152_slice_splits()["test"]
+    picks = test[len(test) // 2: len(test) // 2 + 1] if quick else test[:: len(test) // 3][:3]
+    sets["MNI152 T1 test split"] = [(neighbours(volume, z, CONTEXT), mask[z], reference)
+                                    for z in picks]
+    if quick:
+        return sets
+    colin = real_volume("colin27")[0]
+    colin /= colin.max()
+    sets["Colin27"] = []
+    for z in (60, 90, 120):
+        slab = neighbours(colin, z, CONTEXT)
+        head = brain_mask(slab[0])
+        sets["Colin27"].append((slab, head, _brightest_tissue_mean(slab[0], head)))
+    ants = load_real_slices("ants-slices")
+    sets["ANTs subjects (2-D)"] = [(image[None], head, _brightest_tissue_mean(image, head))
+                                   for image, head in zip(ants.images[::2], ants.mask[::2])]
+    return sets
+
+
+def _methods(new_base):
+    """Method name -> ``denoise(noisy_slab, true_map, estimated_map) -> slice``."""
+    from sklearn.base import clone
+    from sklearn.pipeline import Pipeline, make_pipeline
+
+    import sksmoe
+    from sksmoe import PatchDecomposer, SparseMoEDenoiser
+
+    from ._methods import _ants, bm3d
+
+    def on_map(image, sigma_map):  # BM3D on y / sigma: unit noise, then scaled back
+        return bm3d(image / sigma_map, 1.0) * sigma_map
+
+    today = sksmoe.load_pretrained()  # the bundled file as it is (noise="level")
+    fitted = sksmoe.moe.unwrapped(today)
+    fast_map = Pipeline([(fitted.steps[0][0], clone(fitted[0]).set_params(noise="map")),
+                         *fitted.steps[1:]])
+    methods = {
+        "noisy": lambda y, true, est: y[0],
+        "BM3D, head-mean true sigma": lambda y, true, est: bm3d(y[0], float(true.mean())),
+        "BM3D on y / true map (oracle)": lambda y, true, est: on_map(y[0], true),
+        "BM3D on y / estimated map": lambda y, true, est: on_map(y[0], est),
+        "dipy nlmeans, true map": _nlmeans,
+        "ANTs denoise_image": lambda y, true, est: _ants(y[0], None),
+        "bundled model, today (frozen file)": lambda y, true, est: today.predict(y[:1])[0],
+        "bundled model told the map, one pass": lambda y, true, est: fast_map.predict(
+            y[:1])[0],
+    }
+    for name, module in (("ANTs", "ants"), ("BM3D", "bm3d")):
+        try:
+            __import__(module)
+        except ImportError:
+            print(f"{name} rows left out: {module} is not installed here")
+            methods = {k: v for k, v in methods.items() if not k.startswith(name)}
+    if new_base:
+        single = make_pipeline(PatchDecomposer(), SparseMoEDenoiser(
+            base=new_base, n_experts=1, fine_tune="none"))
+        dummy = np.zeros((1, 64, 64), np.float32)
+        single.fit(dummy, dummy)
+
+        def with_neighbours(y, true, est):
+            rows = y[[*range(2 * CONTEXT - 1, 0, -2), 0, *range(2, 2 * CONTEXT + 1, 2)]]
+            return single.predict(rows[None] if len(y) > 1 else y[:1])[0]
+
+        methods["new base (map + neighbours), k=1"] = with_neighbours
+    return methods
+
+
+def _nlmeans(y, true, est):
+    from dipy.denoise.nlmeans import nlmeans
+
+    return nlmeans(y[0][..., None].astype(np.float64), sigma=true[..., None],
+                   rician=True)[..., 0]
+
+
+def _noisy_sets(sets, protocols, levels, seed=0):
+    """Per set: a list of (noisy slab, clean slice, head, true map, estimated map, key)."""
+    from sksmoe.datasets import add_rician_noise
+    from sksmoe.noise import estimate_noise_map
+
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, slabs in sets.items():
+        out[name] = []
+        for slab, head, reference in slabs:
+            for protocol in protocols:
+                relative = _relative_map(protocol, head)
+                for level in levels:
+                    true = (level / 100 * reference * relative).astype(np.float32)
+                    noisy = add_rician_noise(slab, np.broadcast_to(true, slab.shape),
+                                             random_state=rng).astype(np.float32)
+                    out[name].append((noisy, slab[0], head, true,
+                                      estimate_noise_map(noisy[0]), f"{protocol} {level}%"))
+    return out
+
+
+def _score(rows, images, clean, heads, keys):
+    from sksmoe.metrics import psnr, ssim
+
+    images, clean, heads, keys = map(np.asarray, (images, clean, heads, keys))
+    for key in dict.fromkeys(keys):
+        pick = keys == key
+        rows[str(key)] = {
+            "psnr": float(psnr(clean[pick], images[pick]).mean()),
+            "brain_psnr": float(psnr(clean[pick], images[pick], heads[pick]).mean()),
+            "ssim": float(ssim(clean[pick], images[pick]).mean()),
+            "brain_ssim": float(ssim(clean[pick], images[pick], heads[pick]).mean())}
+
+
+def _repeat_pair(methods):
+    """Real-noise rows: noise2noise PSNR of each method on the example4d repeat pair."""
+    import nibabel as nib
+
+    from sksmoe.metrics import brain_mask
+    from sksmoe.noise import estimate_noise_map, estimate_sigma
+
+    from ._methods import bm3d
+
+    path = os.path.join(os.path.dirname(nib.__file__), "tests", "data", "example4d.nii.gz")
+    series = np.asarray(nib.load(path).dataobj, dtype=np.float32)
+    pair = [np.moveaxis(series[..., t], 2, 0) for t in range(2)]  # axial slices first
+    head = brain_mask((pair[0] + pair[1]) / 2 / series.max())
+    peak = float(((pair[0] + pair[1]) / 2).max())
+    keep = head.sum(axis=(1, 2)) > 0.05 * head[0].size
+    results = {}
+    methods = dict(methods)
+    for factor in (0.5, 0.75, 1.0, 1.5, 2.0):  # BM3D's best sigma is one of these
+        methods[f"BM3D, estimated sigma x {factor:g}"] = (
+            lambda y, level, est, factor=factor: bm3d(y[0], factor * float(level.mean())))
+    for name, denoise in methods.items():
+        scores, start = [], time.perf_counter()
+        for a, b in (pair, pair[::-1]):
+            out = np.stack([denoise(_volume_slab(a, z), np.full(a[z].shape, estimate_sigma(
+                a[z]), np.float32), estimate_noise_map(a[z])) for z in np.flatnonzero(keep)])
+            a_, b_, h = a[keep], b[keep], head[keep]
+            mse = ((out - b_)[h] ** 2).mean() - ((a_ - b_)[h] ** 2).mean() / 2
+            scores.append(10 * np.log10(peak**2 / mse))
+        results[name] = {"psnr": float(np.mean(scores)),
+                         "seconds_per_slice": (time.perf_counter() - start) / (2 * keep.sum())}
+    return results
+
+
+def _volume_slab(volume, z):
+    from sksmoe.training._slabs import neighbours
+
+    return neighbours(volume, z, CONTEXT)
+
+
+def main(argv=None):
+    from joblib import Memory
+
+    from ._common import is_quick
+
+    quick = is_quick(argv, __doc__)
+    protocols, levels = (PROTOCOLS[:2], (5,)) if quick else (PROTOCOLS, LEVELS)
+    new_base = os.environ.get("SKSMOE_NEW_BASE")
+    methods = _methods(new_base)
+    memory = Memory(CACHE / "nonuniform", verbose=0)
+    data = _noisy_sets(_heads(quick), protocols, levels)
+    results, lines = {"sets": {}, "repeat_pair": {}}, []
+    for name, images in data.items():
+        noisy, clean, heads, true, est, keys = zip(*images)
+        rows = results["sets"][name] = {}
+        for method, denoise in methods.items():
+            start = time.perf_counter()
+            cached = memory.cache(_run, ignore=["denoise"]) if "model" not in method and (
+                "new base" not in method) else _run
+            out = cached(method, denoise, noisy, true, est)
+            rows[method] = {"seconds_per_slice": (time.perf_counter() - start) / len(noisy)}
+            _score(rows[method], out, clean, heads, keys)
+            print(f"{name} / {method}: done", flush=True)
+        columns = list(dict.fromkeys(keys))
+        for metric, label in (("brain_psnr", "brain-mask PSNR"), ("psnr", "whole-slice PSNR")):
+            lines += [f"\n## {name}: {label} (dB) / SSIM\n", markdown_table(
+                ["method", *columns, "s/slice"],
+                [[method, *[f"{row[c][metric]:.2f} / {row[c][metric.replace('psnr', 'ssim')]:.4f}"
+                            for c in columns], f"{row['seconds_per_slice']:.2f}"]
+                 for method, row in rows.items()])]
+    if not quick:
+        pair = results["repeat_pair"] = _repeat_pair(
+            {k: v for k, v in methods.items() if not k.startswith(("BM3D", "dipy"))})
+        lines += ["\n## Real noise: nibabel example4d repeat pair (noise2noise PSNR, dB)\n",
+                  markdown_table(["method", "PSNR", "s/slice"],
+                                 [[k, f"{v['psnr']:.2f}", f"{v['seconds_per_slice']:.2f}"]
+                                  for k, v in pair.items()])]
+    head = ("# Non-uniform noise\n\n" + __doc__.split("\n\n")[1].replace("\n", " ")
+            + f"\n\nNew base: {new_base or 'not given'}.\n")
+    write_results("nonuniform", head + "\n".join(lines), results, quick)
+
+
+def _run(method, denoise, noisy, true, est):
+    return np.stack([denoise(y, t, e) for y, t, e in zip(noisy, true, est)]).astype(np.float32)
