@@ -29,6 +29,7 @@ TABLES = {
     "noise_estimation": "Error of the noise-level estimators",
     "noise_maps": "Error of the noise-map estimator on uniform, smooth, SENSE and coil noise",
     "nonuniform": "Non-uniform noise on held-out heads, and a real repeat pair (issue 31)",
+    "volumes": "Slabs of volumes: BM3D, BM4D, ANTs, dipy, sksmoe 2-D and 2.5-D (issue 32)",
 }
 
 

@@ -46,6 +46,10 @@ class SliceNeighbours(TransformerMixin, BaseEstimator):
 
         make_pipeline(SliceNeighbours(context=2), PatchDecomposer(), ...)
 
+    Rows already made (4-D ``X`` of ``1 + 2 context`` slices a row) pass through, so that a
+    volume can be cut into rows once and denoised in batches of rows
+    (:func:`sksmoe.denoise` does).
+
     Parameters
     ----------
     context : int, default=2
@@ -66,14 +70,24 @@ class SliceNeighbours(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Check the parameters and the volume; nothing is learned."""
         self._validate_params()
-        check_array(X, "X", ndim=3)
+        self._check(X)
         self.n_features_in_ = 1
         return self
 
+    def _check(self, X):
+        X = check_array(X, "X", ndim=(3, 4))
+        if X.ndim == 4 and X.shape[1] != 1 + 2 * self.context:
+            raise ValueError(f"Rows of {X.shape[1]} slices given; context={self.context} "
+                             f"makes rows of {1 + 2 * self.context}.")
+        return X
+
     def transform(self, X):
-        """Rows (n_slices, 1 + 2 context, H, W), slices in order, of the volume ``X``."""
+        """Rows (n_slices, 1 + 2 context, H, W), slices in order, of the volume ``X`` (rows
+        already made are returned as they are)."""
         self._validate_params()
-        X = check_array(X, "X", ndim=3)
+        X = self._check(X)
+        if X.ndim == 4:
+            return X
         c, n = self.context, len(X)
         rows = np.empty((n, 1 + 2 * c, *X.shape[1:]), dtype=X.dtype)
         for i in range(n):

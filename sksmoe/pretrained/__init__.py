@@ -53,7 +53,8 @@ def denoise(images, model=None, *, batch_size=8, progress=False):
     The model sees magnitude images: a stack holding negative values (intensity-normalised,
     z-scored or offset data) is shifted by its minimum to start at 0, denoised, and shifted
     back. A constant slice (an empty slice of a volume, say) has nothing to denoise and is
-    returned as it is.
+    returned as it is. A model that starts with :class:`~sksmoe.SliceNeighbours` sees each
+    slice with its neighbours in the whole stack, whatever the batches.
 
     Parameters
     ----------
@@ -78,13 +79,28 @@ def denoise(images, model=None, *, batch_size=8, progress=False):
     stack = stack - offset if offset else stack
     out = stack.astype(np.float32)  # constant slices stay as they are
     varying = np.flatnonzero(stack.max(axis=(1, 2)) > stack.min(axis=(1, 2)))
+    neighbours = _slice_neighbours(model)  # rows cut from the whole stack, once
+    rows = stack if neighbours is None else neighbours.transform(stack)
     starts = range(0, len(varying), batch_size)
     for start in tqdm(starts, disable=not progress, unit="batch", desc="denoising",
                       leave=None):  # nested under a bar over volumes: cleared when done
         batch = varying[start:start + batch_size]
-        out[batch] = model.predict(stack[batch])
+        out[batch] = model.predict(rows[batch])
     out = out + np.float32(offset) if offset else out
     return out[0] if images.ndim == 2 else out
+
+
+def _slice_neighbours(model):
+    """The :class:`~sksmoe.SliceNeighbours` step that starts ``model`` (inside its
+    wrappers), or None."""
+    from sklearn.pipeline import Pipeline
+
+    from ..decomposition import SliceNeighbours
+    from ..moe import unwrapped
+
+    model = unwrapped(model)
+    first = model[0] if isinstance(model, Pipeline) else model
+    return first if isinstance(first, SliceNeighbours) else None
 
 
 def _output_dtype(denoised, dtype, negative):

@@ -56,3 +56,28 @@ def test_noise_map_regions_carry_the_estimated_map():
         images[:, :12, :12])[0]
     assert np.all(small.noise_map == np.float32(small.sigma))  # too small for a map
 
+
+
+def test_denoise_gives_a_slice_model_its_neighbours_from_the_whole_stack():
+    from sklearn.base import BaseEstimator
+    from sklearn.pipeline import make_pipeline
+
+    import sksmoe
+
+    class MiddleMinusMean(BaseEstimator):  # a "denoiser" that shows which rows it got
+        def fit(self, X, y=None):
+            self.fitted_ = True
+            return self
+
+        def predict(self, X):
+            return X[:, X.shape[1] // 2] - X.mean(axis=1)
+
+    volume = np.cumsum(np.random.default_rng(0).random((7, 8, 8)), axis=0)
+    model = make_pipeline(SliceNeighbours(context=1), MiddleMinusMean()).fit(volume)
+    expected = model.predict(volume)
+    np.testing.assert_allclose(sksmoe.denoise(volume, model, batch_size=2), expected,
+                               rtol=1e-5, atol=1e-5)
+    rows = SliceNeighbours(context=1).transform(volume)
+    np.testing.assert_array_equal(SliceNeighbours(context=1).transform(rows), rows)
+    with pytest.raises(ValueError, match="rows of 3"):
+        SliceNeighbours(context=1).transform(rows[:, :2])
