@@ -15,7 +15,8 @@ from ..utils._torch import resolve_device
 from ..utils._validation import DEVICE, NON_NEGATIVE, POSITIVE_INT, check_array
 from ._base import DenoiserMixin
 from ._experts import denoise_regions, mix_experts, residual_function
-from ._gating import kmeans_centers, nearest_center, noise_edges, position_labels
+from ._gating import (kmeans_centers, nearest_center, noise_edges, position_labels,
+                      region_noise)
 
 GATINGS = ("kmeans", "random", "position")
 FINE_TUNES = ("last", "all", "none")
@@ -53,10 +54,12 @@ class SparseMoEDenoiser(DenoiserMixin, BaseEstimator):
         head (``n_experts=3`` gives left / middle / right thirds). With ``n_experts=1``
         every region goes to the one expert and no embedding is needed.
     noise_bands : int, default=1
-        Beyond the paper: split every expert into this many copies, one per band of the
-        image's estimated noise level over its intensity scale (bands from 1-D k-means on
-        the training images), each fitted on its band only. ``n_experts * noise_bands``
-        last layers in all.
+        Beyond the paper: split every expert into this many copies, one per band of noise
+        level over intensity scale (bands from 1-D k-means on the training regions), each
+        fitted on its band only: a region's band is its image's estimated level, or with a
+        noise map (``PatchDecomposer(noise="map")``) the map's mean over the region, so
+        the gate routes regions by local noise. ``n_experts * noise_bands`` last layers in
+        all.
     base : "bundled" or path, default="bundled"
         Pretrained network the experts start from: the model bundled with sksmoe, or a
         checkpoint path of a DnCNN, sksmoe's U-Net or a stack of them (our .safetensors or
@@ -140,7 +143,7 @@ class SparseMoEDenoiser(DenoiserMixin, BaseEstimator):
         edges = getattr(self, "noise_edges_", None)
         if edges is None:
             return labels
-        return [lab * (len(edges) + 1) + np.searchsorted(edges, r.sigma / r.scale)
+        return [lab * (len(edges) + 1) + np.searchsorted(edges, region_noise(r))
                 for lab, r in zip(labels, X)]
 
     def _expert_labels(self, X, gate=None, seed_offset=0):
@@ -214,8 +217,8 @@ class SparseMoEDenoiser(DenoiserMixin, BaseEstimator):
             self.centers_ = kmeans_centers(embeddings, self.n_experts, self.seed_)
         self.noise_edges_ = None
         if self.noise_bands > 1:
-            self.noise_edges_ = noise_edges([r.sigma / r.scale for r in X], self.noise_bands,
-                                            self.seed_)
+            self.noise_edges_ = noise_edges(np.concatenate([region_noise(r) for r in X]),
+                                            self.noise_bands, self.seed_)
         labels = self._labels(X)
         self.expert_states_ = None
         head = self.base_state_["head.weight"]

@@ -33,14 +33,25 @@ def position_labels(regions, n_experts):
     return np.clip(bands, 0, n_experts - 1)
 
 
+def region_noise(regions):
+    """Noise level over intensity scale of each region: its image's estimated level, or the
+    mean of the noise map over the region when the regions carry one."""
+    if regions.noise_map is None:
+        return np.full(len(regions), regions.sigma / regions.scale)
+    total = regions.crops(regions.noise_map).sum(axis=(1, 2))
+    area = (np.full(len(regions), np.prod(regions.boxes[0, 2:] - regions.boxes[0, :2]))
+            if regions.masks is None else regions.masks.sum(axis=(1, 2)))
+    return total / np.maximum(area, 1) / regions.scale
+
+
 def noise_edges(levels, n_bands, seed):
     """Boundaries between ``n_bands`` noise bands: midpoints of 1-D k-means centres."""
     from sklearn.cluster import KMeans
 
     levels = np.asarray(levels, dtype=float).reshape(-1, 1)
-    if len(levels) < n_bands:
-        raise ValueError(f"noise_bands={n_bands} needs at least {n_bands} images in fit, "
-                         f"got {len(levels)}.")
+    if len(np.unique(levels)) < n_bands:
+        raise ValueError(f"noise_bands={n_bands} needs at least {n_bands} distinct noise "
+                         f"levels among the regions in fit, got {len(np.unique(levels))}.")
     centres = np.sort(KMeans(n_clusters=n_bands, n_init=10, random_state=seed)
                       .fit(levels).cluster_centers_.ravel())
     return (centres[1:] + centres[:-1]) / 2

@@ -188,8 +188,9 @@ def test_noise_bands_give_each_noise_range_its_own_last_layer(tiny_base):
     data = make_brainweb_dataset(noise_levels=(1, 9), rf_levels=(20,), slice_step=6).train
     crop = (slice(None), slice(60, 132), slice(70, 150))
     X, y, levels = data.noisy[crop], data.clean[crop], data.meta.noise_percent.to_numpy()
-    pipe = make_pipeline(PatchDecomposer(patch_size=32, stride=16), SparseMoEDenoiser(
-        n_experts=1, noise_bands=2, base=tiny_base, random_state=0)).fit(X, y)
+    pipe = make_pipeline(PatchDecomposer(patch_size=32, stride=16, noise="level"),
+                         SparseMoEDenoiser(n_experts=1, noise_bands=2, base=tiny_base,
+                                           random_state=0)).fit(X, y)
     model = pipe[-1]
     assert model.heads_.shape[0] == 2 and len(model.noise_edges_) == 1
     bands = np.searchsorted(model.noise_edges_,
@@ -199,8 +200,27 @@ def test_noise_bands_give_each_noise_range_its_own_last_layer(tiny_base):
     one_band = clone(pipe).set_params(sparsemoedenoiser__noise_bands=1).fit(X, y)
     assert pipe.score(X, y) > one_band.score(X, y)
     np.testing.assert_array_equal(model.predict_gate(pipe[0].transform(X)), 0)
-    with pytest.raises(ValueError, match="noise_bands=3 needs at least 3 images"):
+    with pytest.raises(ValueError, match="noise_bands=3 needs at least 3 distinct"):
         clone(pipe).set_params(sparsemoedenoiser__noise_bands=3).fit(X[:2], y[:2])
+
+
+def test_with_a_noise_map_the_bands_route_regions_by_their_local_noise(tiny_base):
+    from sksmoe.datasets import add_smooth_noise, load_real_slices
+    from sksmoe.moe._gating import region_noise
+
+    real = load_real_slices("dipy-b0")
+    clean = real.images[3:7]
+    noisy = np.stack([add_smooth_noise(x, 0.05, kind="random", gmax=4, mask=m,
+                                       random_state=i)[0]
+                      for i, (x, m) in enumerate(zip(clean, real.mask[3:7]))])
+    pipe = make_pipeline(PatchDecomposer(patch_size=32, stride=16), SparseMoEDenoiser(
+        n_experts=1, noise_bands=2, base=tiny_base, random_state=0)).fit(noisy, clean)
+    regions = pipe[0].transform(noisy)
+    labels = pipe[-1]._labels(regions)
+    for r, lab in zip(regions, labels):  # the noisier regions of an image: the upper band
+        level = region_noise(r)
+        assert len(np.unique(lab)) == 2
+        assert level[lab == 1].min() > level[lab == 0].max()
 
 
 @pytest.mark.parametrize("context", ["image", "region"])
