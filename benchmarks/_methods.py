@@ -89,6 +89,18 @@ def classical_methods():
     return {k: (v, GRIDS.get(k, {})) for k, v in methods.items()}, missing
 
 
+def installed(methods, packages):
+    """``methods`` without the rows whose name starts with a key of ``packages`` (row
+    prefix -> module) when that module is not installed here (said on stdout)."""
+    for prefix, module in packages.items():
+        try:
+            __import__(module)
+        except ImportError:
+            print(f"{prefix} rows left out: {module} is not installed here")
+            methods = {k: v for k, v in methods.items() if not k.startswith(prefix)}
+    return methods
+
+
 def _apply(function, data, params):
     sigmas = data.meta.sigma.to_numpy()
     return np.stack([function(x, s, **params) for x, s in zip(data.noisy, sigmas)]

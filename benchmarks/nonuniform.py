@@ -74,7 +74,7 @@ def _methods(new_base):
     import sksmoe
     from sksmoe import PatchDecomposer, SparseMoEDenoiser
 
-    from ._methods import _ants, bm3d
+    from ._methods import _ants, bm3d, installed
 
     def on_map(image, sigma_map):  # BM3D on y / sigma: unit noise, then scaled back
         return bm3d(image / sigma_map, 1.0) * sigma_map
@@ -94,12 +94,7 @@ def _methods(new_base):
         "bundled model told the map, one pass": lambda y, true, est: fast_map.predict(
             y[:1])[0],
     }
-    for name, module in (("ANTs", "ants"), ("BM3D", "bm3d")):
-        try:
-            __import__(module)
-        except ImportError:
-            print(f"{name} rows left out: {module} is not installed here")
-            methods = {k: v for k, v in methods.items() if not k.startswith(name)}
+    methods = installed(methods, {"ANTs": "ants", "BM3D": "bm3d"})
     if new_base:
         single = make_pipeline(PatchDecomposer(), SparseMoEDenoiser(
             base=new_base, n_experts=1, fine_tune="none"))

@@ -17,8 +17,8 @@ import numpy as np
 
 from ._common import markdown_table, measure, write_results
 
-SLAB = 24
-NOISE = (("uniform", 3), ("uniform", 5), ("smooth", 5))
+SLAB = 16
+NOISE = (("uniform", 3), ("smooth", 5))
 
 
 def _volumes(quick):
@@ -66,7 +66,7 @@ def _methods(new_base):
     import sksmoe
     from sksmoe import PatchDecomposer, SliceNeighbours, SparseMoEDenoiser
 
-    from ._methods import _ants, bm3d
+    from ._methods import _ants, bm3d, installed
 
     today = sksmoe.load_pretrained()
 
@@ -93,12 +93,7 @@ def _methods(new_base):
         "bundled model, today (one pass)": lambda noisy, true: sksmoe.denoise(
             noisy, sksmoe.moe.unwrapped(today)),
     }
-    for name, module in (("BM3D", "bm3d"), ("BM4D", "bm4d"), ("ANTs", "ants")):
-        try:
-            __import__(module)
-        except ImportError:
-            print(f"{name} rows left out: {module} is not installed here")
-            methods = {k: v for k, v in methods.items() if not k.startswith(name)}
+    methods = installed(methods, {"BM3D": "bm3d", "BM4D": "bm4d", "ANTs": "ants"})
     if new_base:
         dummy = np.zeros((1, 64, 64), np.float32)
         for label, steps in (("each slice alone", []),

@@ -12,7 +12,19 @@ VALIDATION_LEVELS = (1, 3, 5, 7, 9)
 REAL_VALIDATION = "the ten real dipy b=0 slices (sksmoe.training.real_validation_set)"
 
 
-class PatchSampler:
+class SeededSampler:
+    """A sampler whose random state a checkpoint saves and restores (``self.rng``)."""
+
+    def state(self):
+        """Generator state, for checkpoints."""
+        return json.dumps(self.rng.bit_generator.state)
+
+    def set_state(self, state):
+        """Restore the generator state saved by :meth:`state`."""
+        self.rng.bit_generator.state = json.loads(state)
+
+
+class PatchSampler(SeededSampler):
     """Random (noisy, clean) training patches from the train-split slices.
 
     Parameters
@@ -67,14 +79,6 @@ class PatchSampler:
             self.real_licenses.append(real.license)
             for image, head in zip(real.images, real.mask):
                 add(image, _brightest_tissue_mean(image, head), head)
-
-    def state(self):
-        """Generator state, for checkpoints."""
-        return json.dumps(self.rng.bit_generator.state)
-
-    def set_state(self, state):
-        """Restore the generator state saved by :meth:`state`."""
-        self.rng.bit_generator.state = json.loads(state)
 
     def sample(self, batch_size):
         """Noisy and clean patches and the noise level of each.

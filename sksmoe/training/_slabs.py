@@ -1,9 +1,10 @@
 """Training and validation slabs for a network that sees neighbouring slices and a noise map."""
 
-import json
 from functools import cache
 
 import numpy as np
+
+from ._data import SeededSampler
 
 #: Noise protocols of the slabs (NOISE.md): one sigma; a smooth sigma map; SENSE g-factors.
 PROTOCOLS = ("uniform", "smooth", "sense")
@@ -54,7 +55,7 @@ def noise_maps(shape, head, rng):
     return maps
 
 
-class SlabSampler:
+class SlabSampler(SeededSampler):
     """Random patches of slabs (a slice and its neighbours), their clean slice and the sigma
     map told to the network, from the train-split slices of the template's contrasts (and
     real training volumes).
@@ -130,14 +131,6 @@ class SlabSampler:
             references = [_brightest_tissue_mean(volume[z], head) for z, head in
                           zip(centres, heads)]
             add(volume, centres, heads, references)
-
-    def state(self):
-        """Generator state, for checkpoints."""
-        return json.dumps(self.rng.bit_generator.state)
-
-    def set_state(self, state):
-        """Restore the generator state saved by :meth:`state`."""
-        self.rng.bit_generator.state = json.loads(state)
 
     def sample(self, batch_size):
         """Noisy slabs, clean slices and told sigma maps.
