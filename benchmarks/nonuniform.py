@@ -102,8 +102,7 @@ def _methods(new_base):
         single.fit(dummy, dummy)
 
         def with_neighbours(y, true, est):
-            rows = y[[*range(2 * CONTEXT - 1, 0, -2), 0, *range(2, 2 * CONTEXT + 1, 2)]]
-            return single.predict(rows[None] if len(y) > 1 else y[:1])[0]
+            return single.predict(_in_order(y)[None] if len(y) > 1 else y[:1])[0]
 
         methods["new base (map + neighbours), k=1"] = with_neighbours
     return methods
@@ -183,6 +182,63 @@ def _repeat_pair(methods):
     return results
 
 
+def _in_order(slab):
+    """A slab given nearest neighbour first as rows of slices in order (middle: the slice)."""
+    c = len(slab) // 2
+    return slab[[*range(2 * c - 1, 0, -2), 0, *range(2, 2 * c + 1, 2)]]
+
+
+def _gate_rows(new_base, data, quick):
+    """SMoE against k=1 and against random and fixed gates on non-uniform noise: pipelines
+    on the new base fitted on template train-split slabs under every protocol and level,
+    scored on the held-out sets (brain-mask and whole-slice PSNR, mean over their
+    protocols and levels)."""
+    from sklearn.pipeline import make_pipeline
+
+    from sksmoe import EmbeddingPCA, PatchDecomposer, SliceNeighbours, SparseMoEDenoiser
+    from sksmoe.datasets import load_mni152, mni152_contrast
+    from sksmoe.datasets._make import mni152_slice_splits
+    from sksmoe.metrics import psnr
+    from sksmoe.training._slabs import neighbours
+
+    mask = np.moveaxis(load_mni152().mask, 2, 0)
+    train = mni152_slice_splits()["train"]
+    slabs = []
+    for contrast in ("T1", "T2"):
+        volume, reference = mni152_contrast(contrast)
+        volume = np.moveaxis(volume, 2, 0)
+        slabs += [(neighbours(volume, z, CONTEXT), mask[z], reference)
+                  for z in train[:: len(train) // (1 if quick else 4)][: 1 if quick else 4]]
+    fit_set = _noisy_sets({"train": slabs}, PROTOCOLS[:2] if quick else PROTOCOLS,
+                          (5,) if quick else LEVELS, seed=1)["train"]
+    rows = np.stack([_in_order(noisy) for noisy, *_ in fit_set])
+    clean = np.stack([c for _, c, *_ in fit_set])
+
+    def pipe(k):
+        return make_pipeline(SliceNeighbours(context=CONTEXT), PatchDecomposer(),
+                             EmbeddingPCA(), SparseMoEDenoiser(
+                                 base=new_base, n_experts=k, noise_bands=2, random_state=0))
+
+    models = {k: pipe(k).fit(rows, clean) for k in (1, 4)}
+    variants = {"k=1 (x 2 noise bands)": (models[1], None),
+                "SMoE k=4 (x 2 noise bands), k-means gate": (models[4], None),
+                "SMoE k=4, random gate": (models[4], "random"),
+                **{f"SMoE k=4, every region to expert {e}": (models[4], e) for e in range(4)}}
+    results = {}
+    for name, images in data.items():
+        test = np.stack([_in_order(noisy) if len(noisy) > 1 else noisy[:1]
+                         for noisy, *_ in images])
+        clean, heads = np.stack([c for _, c, *_ in images]), np.stack([h for _, _, h, *_ in
+                                                                      images])
+        for variant, (model, gate) in variants.items():
+            regions = model[:-1].transform(test)
+            out = model[-1].predict(regions, gate=gate)
+            results.setdefault(variant, {})[name] = {
+                "brain_psnr": float(psnr(clean, out, heads).mean()),
+                "psnr": float(psnr(clean, out).mean())}
+    return results
+
+
 def _volume_slab(volume, z):
     from sksmoe.training._slabs import neighbours
 
@@ -219,6 +275,14 @@ def main(argv=None):
                 [[method, *[f"{row[c][metric]:.2f} / {row[c][metric.replace('psnr', 'ssim')]:.4f}"
                             for c in columns], f"{row['seconds_per_slice']:.2f}"]
                  for method, row in rows.items()])]
+    if new_base:
+        gates = results["gates"] = _gate_rows(new_base, data, quick)
+        sets = list(data)
+        lines += ["\n## SMoE against k=1 and other gates, on the new base (brain-mask / "
+                  "whole-slice PSNR, dB, mean over protocols and levels)\n",
+                  markdown_table(["pipeline", *sets],
+                                 [[v, *[f"{row[s]['brain_psnr']:.2f} / {row[s]['psnr']:.2f}"
+                                        for s in sets]] for v, row in gates.items()])]
     if not quick:
         pair = results["repeat_pair"] = _repeat_pair(
             {k: v for k, v in methods.items() if not k.startswith(("BM3D", "dipy"))})

@@ -28,12 +28,13 @@ def _volumes(quick):
     from sksmoe.datasets._real import _brightest_tissue_mean, real_volume
     from sksmoe.metrics import brain_mask
 
-    n = 6 if quick else SLAB
+    n = 4 if quick else SLAB
     volume, reference = mni152_contrast("T1")
     volume, mask = np.moveaxis(volume, 2, 0), np.moveaxis(load_mni152().mask, 2, 0)
     z = int(np.median(mni152_slice_splits()["test"]))
-    out = {"MNI152 T1": (volume[z - n // 2: z + n // 2], mask[z - n // 2: z + n // 2],
-                         reference)}
+    box = (slice(z - n // 2, z + n // 2), *[slice(s // 2 - 56, s // 2 + 56) if quick
+                                              else slice(None) for s in volume.shape[1:]])
+    out = {"MNI152 T1": (volume[box], mask[box], reference)}
     if not quick:
         colin = real_volume("colin27")[0][80 - n // 2: 80 + n // 2]
         colin /= colin.max()
