@@ -86,7 +86,13 @@ def train_context(args):
                           args.protocols, seed=args.seed, real_anatomy=args.real_anatomy)
     checkpoint = Checkpoint(args.workdir / f"{args.name}.ckpt", args.checkpoint_every)
     model = with_context(load_base(args.init), args.context)
-    state = TrainState(model, torch.optim.Adam(model.parameters(), lr=args.lr), sampler)
+    first = [p for name, p in model.named_parameters()
+             if name.endswith(("first.weight", "trunk.0.weight"))]
+    rest = [p for p in model.parameters() if all(p is not f for f in first)]
+    optimizer = torch.optim.Adam([{"params": rest}, {"params": first,
+                                                     "lr_factor": args.first_layer_lr_factor}],
+                                 lr=args.lr)
+    state = TrainState(model, optimizer, sampler)
     if not checkpoint.resume(state, quiet=args.export):
         if args.export:
             raise SystemExit(f"--export: no checkpoint {checkpoint.path} to export.")

@@ -108,6 +108,9 @@ def _add_context(commands):
     context.add_argument("--batch-size", type=int, default=32)
     context.add_argument("--patch-size", type=int, default=48)
     context.add_argument("--lr", type=float, default=5e-5)
+    context.add_argument("--first-layer-lr-factor", type=float, default=10.0,
+                         help="the first layers' learning rate over --lr: their new weights "
+                              "(from the neighbours, at zero) must grow from nothing")
     context.add_argument("--noise-range", type=float, nargs=2, default=(0.0, 15.0))
     context.add_argument("--noise-weighted-loss", type=positive, metavar="FLOOR")
     context.add_argument("--real-anatomy", nargs="+", default=[], metavar="SOURCE",

@@ -46,12 +46,13 @@ class TrainState:
 def train_step(state, batch, lr, floor=None):
     """One Adam step of ``state.model`` on ``batch``, torch tensors (noisy, clean, sigma:
     (n, 1 + 2 context, p, p) slabs or (n, 1, p, p) images, their clean slice, and their
-    noise level, one a patch or a map);
+    noise level, one a patch or a map), at ``lr`` times each parameter group's
+    ``lr_factor`` (default 1);
     the loss is the mean squared residual error, patches weighted by :func:`patch_weights`
     when ``floor`` is given. Returns the loss."""
     noisy, clean, sigma = batch
     for group in state.optimizer.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_factor", 1.0)
     errors = (state.model(noisy, sigma) - (noisy[:, :1] - clean)).square().mean(dim=(1, 2, 3))
     if floor is not None:  # a sigma map's mean level
         errors = errors * patch_weights(sigma.reshape(len(sigma), -1).mean(dim=1), floor)
