@@ -30,7 +30,10 @@ def describe(model):
         text = (f"DnCNN depth {model.depth}, width {model.width}, batch norm, residual output"
                 + (f", on {model.downsample}x{model.downsample} pixel-unshuffled sub-images"
                    if model.downsample > 1 else ""))
-    return text + (", noise level as an extra input channel" if model.noise_channel else "")
+    return (text + (", noise level (or map) as an extra input channel" if model.noise_channel
+                    else "")
+            + (f", {model.context} neighbouring slices a side as extra input channels"
+               if model.context else ""))
 
 
 def data_license(extra=(), verb="trained", note=""):
