@@ -91,7 +91,7 @@ def denoise_regions(residual, regions, labels, slab, sigma, device, batch_size=6
         for start in range(0, len(index), batch_size):
             chunk = index[start:start + batch_size]
             batch = torch.from_numpy(crops[chunk]).to(device)
-            noise = told if np.ndim(told) == 0 else told_noise(told[chunk], device)
-            own = residual(batch, noise, int(expert))
+            own = residual(batch, told_noise(told if np.ndim(told) == 0 else told[chunk],
+                                             device), int(expert))
             denoised[chunk] = (batch[:, :1] - own)[:, 0].cpu().numpy()
     return regions.merge(denoised, image=slab[0])

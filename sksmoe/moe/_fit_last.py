@@ -85,8 +85,8 @@ def solve_last_layers(model, X, y, labels, n_experts, *, context, alpha, pixels_
                 target_crops = regions.crops(target)
                 for start in range(0, len(crops), 32):
                     batch = torch.from_numpy(crops[start:start + 32]).to(device)
-                    features = model.features(batch, told if np.ndim(told) == 0 else
-                                              told_noise(told[start:start + 32], device))
+                    features = model.features(batch, told_noise(
+                        told if np.ndim(told) == 0 else told[start:start + 32], device))
                     columns = F.unfold(features, 3, padding=1).cpu().numpy()
                     for offset, cols in enumerate(columns):
                         index = start + offset
