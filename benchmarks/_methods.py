@@ -5,10 +5,15 @@ validation split, never on test; learned models pick k on validation.
 """
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 
 from ._common import CACHE, select_images, measure
+
+#: The bundled model as it was before issues 31 and 32 (fitted in session 20; card beside
+#: it), kept for the rows that compare against "today's" model.
+FROZEN_MODEL = Path(__file__).parent / "frozen" / "smoe_patch_session20.safetensors"
 
 #: Parameter grids searched on validation, per method.
 GRIDS = {
@@ -87,6 +92,14 @@ def classical_methods():
             missing[name] = f"not installed here ({how})"
             methods = {k: v for k, v in methods.items() if not k.startswith(name)}
     return {k: (v, GRIDS.get(k, {})) for k, v in methods.items()}, missing
+
+
+def frozen_model(preset="quality"):
+    """:data:`FROZEN_MODEL` as the named preset of its time (``"quality"``: self-ensemble and
+    SURE noise scale, its default; ``"fast"``: one pass)."""
+    from sksmoe.pretrained import load_pretrained, with_preset
+
+    return with_preset(load_pretrained(FROZEN_MODEL), preset)
 
 
 def installed(methods, packages):

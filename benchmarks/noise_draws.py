@@ -36,7 +36,7 @@ def main(argv=None):
         bm3d, _ = cached_bm3d(data.noisy, data.meta.sigma.to_numpy())
         ours, ref = ({metric: score(data, images, (LEVEL,))[metric][f"{LEVEL:g}"]["mean"]
                       for metric in ("brain_psnr", "brain_ssim")}
-                     for images in (model.predict(data.noisy), bm3d))
+                     for images in (model.predict(data.noisy[:, None]), bm3d))  # each alone
         draws[seed] = {"bundled": ours, "BM3D": ref}
         margins.append(ours["brain_psnr"] - ref["brain_psnr"])
         lines.append(f"| {seed} | {ours['brain_psnr']:.3f} / {ours['brain_ssim']:.4f} | "

@@ -17,6 +17,8 @@ import time
 
 import numpy as np
 
+from sksmoe.decomposition._neighbours import in_slice_order
+
 from ._common import CACHE, markdown_table, write_results
 
 LEVELS = (3, 5, 9)
@@ -75,12 +77,12 @@ def _methods(new_base):
     import sksmoe
     from sksmoe import PatchDecomposer, SparseMoEDenoiser
 
-    from ._methods import _ants, bm3d, installed
+    from ._methods import _ants, bm3d, frozen_model, installed
 
     def on_map(image, sigma_map):  # BM3D on y / sigma: unit noise, then scaled back
         return bm3d(image / sigma_map, 1.0) * sigma_map
 
-    today = sksmoe.load_pretrained()  # the bundled file as it is (noise="level")
+    today = frozen_model()  # the bundled file before issues 31/32 as it is (noise="level")
     fitted = sksmoe.moe.unwrapped(today)
     fast_map = Pipeline([(fitted.steps[0][0], clone(fitted[0]).set_params(noise="map")),
                          *fitted.steps[1:]])
@@ -103,7 +105,7 @@ def _methods(new_base):
         single.fit(dummy, dummy)
 
         def with_neighbours(y, true, est):
-            return single.predict(_in_order(y)[None] if len(y) > 1 else y[:1])[0]
+            return single.predict(in_slice_order(y[None]))[0]
 
         methods["new base (map + neighbours), k=1"] = with_neighbours
     return methods
@@ -183,12 +185,6 @@ def _repeat_pair(methods):
     return results
 
 
-def _in_order(slab):
-    """A slab given nearest neighbour first as rows of slices in order (middle: the slice)."""
-    c = len(slab) // 2
-    return slab[[*range(2 * c - 1, 0, -2), 0, *range(2, 2 * c + 1, 2)]]
-
-
 def _gate_rows(new_base, data, quick):
     """SMoE against k=1 and against random and fixed gates on non-uniform noise: pipelines
     on the new base fitted on template train-split slabs under every protocol and level,
@@ -212,7 +208,7 @@ def _gate_rows(new_base, data, quick):
                   for z in train[:: len(train) // (1 if quick else 4)][: 1 if quick else 4]]
     fit_set = _noisy_sets({"train": slabs}, PROTOCOLS[:2] if quick else PROTOCOLS,
                           (5,) if quick else LEVELS, seed=1)["train"]
-    rows = np.stack([_in_order(noisy) for noisy, *_ in fit_set])
+    rows = in_slice_order(np.stack([noisy for noisy, *_ in fit_set]))
     clean = np.stack([c for _, c, *_ in fit_set])
 
     def pipe(k):
@@ -228,7 +224,8 @@ def _gate_rows(new_base, data, quick):
     results = {}
     for name, images in data.items():
         single = len(images[0][0]) == 1  # 2-D images: no neighbours, no SliceNeighbours
-        test = np.stack([noisy[0] if single else _in_order(noisy) for noisy, *_ in images])
+        test = np.stack([noisy[0] if single else in_slice_order(noisy[None])[0]
+                         for noisy, *_ in images])
         clean, heads = np.stack([c for _, c, *_ in images]), np.stack([h for _, _, h, *_ in
                                                                       images])
         for variant, (model, gate) in variants.items():

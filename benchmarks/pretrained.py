@@ -13,7 +13,10 @@ base network, the paper's SMoE (the bundled k, no noise bands, one pass), the k=
 counterpart of the bundled model, the bundled model's last layers fitted on the whole slice
 rather than the head (all four fitted in this run on the bundled model's training data and
 features), the bundled SMoE in one pass (``sksmoe denoise --fast``: no self-ensemble, noise
-scale 1), with its self-ensemble but noise scale 1, and as bundled.
+scale 1), with its self-ensemble but noise scale 1, and as bundled; and the bundled model
+of before issues 31/32 (``benchmarks/frozen``, its default preset; outputs kept in
+``outputs/benchmark_cache/frozen``). The slices of a set are unrelated: a model that sees
+neighbouring slices is given each slice alone.
 Brain-mask PSNR (mean ± std over slices) / SSIM (mean). Writes
 ``benchmarks/results/pretrained.md`` and ``.json``. BM3D's outputs and seconds are kept in
 ``outputs/benchmark_cache/bm3d`` by input, so a rerun for a new bundled model skips them.
@@ -28,6 +31,8 @@ from ._common import CACHE, TEST_LEVELS, _quick, is_quick, score, table, write_r
 
 EXTREMES = (0, 12, 15)  # the ends of the range the bundled model is trained for
 BM3D_LABEL = "BM3D (true sigma)"
+FROZEN_LABEL = ("the bundled model before issues 31/32 (frozen file, self-ensemble, SURE "
+                "noise scale)")
 
 
 def _bm3d(noisy, sigmas, version):
@@ -50,6 +55,27 @@ def cached_bm3d(noisy, sigmas):
     return Memory(CACHE / "bm3d", verbose=0).cache(_bm3d)(noisy, sigmas, version("bm3d"))
 
 
+def _frozen(noisy, digest):
+    """The frozen model of before issues 31/32 (its default preset) on ``noisy`` slices,
+    and the seconds it took."""
+    from ._methods import frozen_model
+
+    start = time.perf_counter()
+    return frozen_model().predict(noisy), time.perf_counter() - start
+
+
+def cached_frozen(noisy):
+    """:func:`_frozen`, kept on disk by input and by the frozen file's bytes."""
+    from hashlib import sha256
+
+    from joblib import Memory
+
+    from ._methods import FROZEN_MODEL
+
+    digest = sha256(FROZEN_MODEL.read_bytes()).hexdigest()
+    return Memory(CACHE / "frozen", verbose=0).cache(_frozen)(noisy, digest)
+
+
 def _margins(rows, label, levels):
     """One line: ``label`` minus BM3D in brain PSNR and SSIM at each level where both are
     finite (the issue's goal is stated as these margins)."""
@@ -64,6 +90,8 @@ def _margins(rows, label, levels):
 
 
 def main(argv=None):
+    from argparse import Namespace
+
     from sklearn.base import clone
     from sklearn.utils import Bunch
 
@@ -71,19 +99,21 @@ def main(argv=None):
     from sksmoe.metrics import brain_mask
     from sksmoe.moe import SelfEnsemble
     from sksmoe.pretrained import HERE, load_pretrained, with_preset
-    from sksmoe.training import decompose, smoe_training_groups
+    from sksmoe.training import decompose
+    from sksmoe.training._smoe import training_and_validation
     from sksmoe.utils._optional import optional_import
 
     quick = is_quick(argv, __doc__)
     optional_import("bm3d", "bench")  # before the minutes of refits below
     model = load_pretrained(preset="fast")  # the fitted pipeline; presets wrap it below
     card = json.loads((HERE / "smoe_patch.json").read_text())
-    # the k=1 counterpart and the untuned base, on the bundled model's features
-    train_levels = card.get("noise_levels", [0, 1, 3, 5])
-    train = make_brainweb_dataset(card["modalities"], noise_levels=train_levels,
-                                  slice_step=card["slice_step"], random_state=card["seed"]).train
-    groups = smoe_training_groups(train, train_levels, card.get("real_anatomy", []),
-                                  card.get("real_slice_step", 2), card["seed"])
+    # the k=1 counterpart and the untuned base, on the bundled model's training data
+    train_levels = card["noise_levels"]
+    groups = training_and_validation(Namespace(
+        context=card.get("context", 0), modalities=card["modalities"],
+        noise_levels=train_levels, slice_step=card["slice_step"],
+        real_anatomy=card["real_anatomy"], real_slice_step=card["real_slice_step"],
+        seed=card["seed"]))[0]
     if quick:
         groups = [Bunch(noisy=group.noisy[:4], clean=group.clean[:4]) for group in groups]
     features, bundled = model[:-1], model[-1]
@@ -134,9 +164,10 @@ def main(argv=None):
         levels = sorted(set(data.meta.noise_percent))
         if quick:
             data = _quick(data, levels)
-        regions = features.transform(data.noisy)
+        regions = features.transform(data.noisy[:, None])  # unrelated slices: each alone
         outputs = {"noisy": (data.noisy, 0.0)}
         outputs[BM3D_LABEL] = cached_bm3d(data.noisy, data.meta.sigma.to_numpy())
+        outputs[FROZEN_LABEL] = cached_frozen(data.noisy)
         denoisers = every_denoiser if every_row else {bundled_label: every_denoiser[
             bundled_label]}
         for label, denoiser in denoisers.items():

@@ -67,9 +67,9 @@ def _methods(new_base):
     import sksmoe
     from sksmoe import PatchDecomposer, SliceNeighbours, SparseMoEDenoiser
 
-    from ._methods import _ants, bm3d, installed
+    from ._methods import _ants, bm3d, frozen_model, installed
 
-    today = sksmoe.load_pretrained()
+    today = frozen_model()
 
     def bm4d_scalar(noisy, true):
         import bm4d

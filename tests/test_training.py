@@ -254,6 +254,41 @@ def test_smoe_command_fits_on_template_and_real_slices(tiny_conditioned_base, tm
     assert pipeline[-1].heads_.shape == (1, 1, 8, 3, 3)
 
 
+@pytest.mark.slow  # a minute
+def test_smoe_command_fits_a_context_base_on_rows_of_slices(tmp_path):
+    from safetensors.torch import save_file
+
+    from sksmoe import load
+
+    torch.manual_seed(0)
+    save_file(DnCNN(depth=3, width=8, noise_channel=True, context=1).state_dict(),
+              str(tmp_path / "c.safetensors"))
+    assert main(["smoe", "--base", str(tmp_path / "c.safetensors"), "--context", "1",
+                 "--n-experts", "1", "--modalities", "T1", "--noise-levels", "3", "9",
+                 "--slice-step", "12", "--real-anatomy", "pydeface-t1",
+                 "--real-slice-step", "10", "--name", "s", "--out", str(tmp_path)]) == 0
+    card = json.loads((tmp_path / "s.json").read_text())
+    assert card["context"] == 1 and "Rows of 3 slices" in card["data"]
+    assert sorted(card["validation"]["1"]["val_brain_psnr"]) == sorted(
+        f"{p} {level}" for p in ("uniform", "smooth", "sense") for level in (3, 5, 9))
+    pipeline = load(tmp_path / "s.safetensors")
+    assert [type(step).__name__ for step in pipeline] == [
+        "SliceNeighbours", "PatchDecomposer", "EmbeddingPCA", "SparseMoEDenoiser"]
+    volume = np.random.default_rng(0).random((4, 64, 64)).astype(np.float32)
+    assert pipeline.predict(volume).shape == (4, 64, 64)
+
+
+def test_slab_training_rows_hold_the_slice_in_the_middle_under_every_protocol():
+    from sksmoe.training._slabs import slab_training_groups
+
+    groups = slab_training_groups(1, ["T1"], [0, 5, 5], slice_step=18)
+    rows, clean = groups[0].noisy, groups[0].clean
+    assert rows.shape[:2] == (6, 3) and clean.shape == (6, *rows.shape[2:])
+    assert np.array_equal(rows[0::3, 1], clean[0::3])  # level 0: the clean slice, mid-row
+    noise = rows[1:, 1] - clean[1:]
+    assert 0.01 < noise[clean[1:] > 0.5 * clean.max()].std() < 0.15  # 5% of a bright tissue
+
+
 def test_compacted_checkpoint_halves_its_tensors_and_resumes(tmp_path):
     common = ["base", "--name", "c", "--depth", "3", "--width", "8", "--batch-size", "2",
               "--patch-size", "32", "--checkpoint-every", "1", "--validate-every", "100",

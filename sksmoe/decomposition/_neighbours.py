@@ -26,15 +26,22 @@ def neighbour_indices(index, n_slices, context, spacing=1):
 def split_rows(X):
     """Images (n, H, W), and their neighbours nearest first (n, c - 1, H, W) or None, of
     rows ``X``: images (n, H, W), or slabs (n, c, H, W) of c (odd) slices in order whose
-    middle one is the image."""
-    if X.ndim == 3:
-        return X, None
+    middle one is the image (a row of one slice is an image)."""
+    if X.ndim == 3 or X.shape[1] == 1:
+        return X.reshape(-1, *X.shape[-2:]), None
     if X.shape[1] % 2 == 0:
         raise ValueError(f"Rows of {X.shape[1]} slices have no middle slice: give an odd "
                          "number (the slice and as many neighbours on each side).")
     middle = X.shape[1] // 2
     order = [middle + sign * k for k in range(1, middle + 1) for sign in (-1, 1)]
     return X[:, middle], X[:, order]
+
+
+def in_slice_order(slabs):
+    """Rows in slice order (n, c, H, W) of ``slabs`` given as :func:`split_rows` splits them:
+    the slice first, then its neighbours nearest first (``-1, +1, -2, +2...``)."""
+    c = slabs.shape[1] // 2
+    return slabs[:, [*range(2 * c - 1, 0, -2), 0, *range(2, 2 * c + 1, 2)]]
 
 
 class SliceNeighbours(TransformerMixin, BaseEstimator):
@@ -48,12 +55,14 @@ class SliceNeighbours(TransformerMixin, BaseEstimator):
 
     Rows already made (4-D ``X`` of ``1 + 2 context`` slices a row) pass through, so that a
     volume can be cut into rows once and denoised in batches of rows
-    (:func:`sksmoe.denoise` does).
+    (:func:`sksmoe.denoise` does). So do rows of one slice, ``images[:, None]``: a stack of
+    unrelated 2-D images, each denoised alone (networks then see the slice as its own
+    neighbours).
 
     Parameters
     ----------
     context : int, default=2
-        Neighbours on each side (0: rows of one slice).
+        Neighbours on each side (0: rows of one slice, which decomposers take as images).
 
     Examples
     --------
@@ -76,9 +85,10 @@ class SliceNeighbours(TransformerMixin, BaseEstimator):
 
     def _check(self, X):
         X = check_array(X, "X", ndim=(3, 4))
-        if X.ndim == 4 and X.shape[1] != 1 + 2 * self.context:
+        if X.ndim == 4 and X.shape[1] not in (1, 1 + 2 * self.context):
             raise ValueError(f"Rows of {X.shape[1]} slices given; context={self.context} "
-                             f"makes rows of {1 + 2 * self.context}.")
+                             f"makes rows of {1 + 2 * self.context} (or give rows of one "
+                             "slice: unrelated images, each seen alone).")
         return X
 
     def transform(self, X):

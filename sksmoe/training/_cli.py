@@ -152,6 +152,9 @@ def _add_smoe(commands):
                            "sksmoe.datasets.load_real_slices (e.g. pydeface-t1), at each "
                            "noise level, to the training images")
     smoe.add_argument("--real-slice-step", type=int, default=2)
+    smoe.add_argument("--context", type=int, default=0,
+                      help="neighbouring slices the base sees on each side: rows of slices "
+                           "under every noise protocol, and a SliceNeighbours step first")
     smoe.add_argument("--name", default="smoe_patch")
     smoe.add_argument("--out", type=Path, default=Path("sksmoe/pretrained"))
     smoe.add_argument("--seed", type=int, default=0)

@@ -182,6 +182,67 @@ class SlabSampler(SeededSampler):
         return noisy, clean, told
 
 
+def slab_training_groups(context, modalities, noise_levels, slice_step=6, real_anatomy=(),
+                         real_slice_step=2, seed=0):
+    """The SMoE experts' training rows for a base that sees neighbours, in groups of one
+    image size (as :func:`~sksmoe.training.smoe_training_groups` gives 2-D images): every
+    ``slice_step``-th train-split slice of the template's ``modalities`` and every
+    ``real_slice_step``-th of each real volume's axial slices (those of
+    :func:`~sksmoe.datasets.load_real_slices`), at each noise level, as rows in
+    slice order (n, 1 + 2 context, H, W) under a random RF field (0-40%) and noise of the
+    protocols in turn (uniform, a smooth map, SENSE g-factors; independent in each slice).
+
+    Returns
+    -------
+    groups : list of Bunch
+        ``noisy`` rows, ``clean`` slices (n, H, W), and ``license`` for the real sources.
+    """
+    from sklearn.utils import Bunch
+
+    from ..datasets import add_rician_noise, load_mni152, mni152_contrast, rf_field
+    from ..datasets._make import mni152_slice_splits
+    from ..datasets._real import _SDIST_FILES, _brightest_tissue_mean, real_volume
+    from ..decomposition._neighbours import in_slice_order
+    from ..metrics import brain_mask
+
+    rng = np.random.default_rng(seed)
+
+    def rows(volume, centres, heads, references, maps):
+        noisy, clean = [], []
+        for i, (z, head, reference) in enumerate(zip(centres, heads, references)):
+            slab = neighbours(volume, z, context)
+            field = rf_field(head.shape, 40, mask=head, random_state=rng)
+            slab = slab * (1 + rng.uniform(0, 1) * (field - 1))
+            for j, level in enumerate(noise_levels):
+                protocol = PROTOCOLS[(i + j) % len(PROTOCOLS)]
+                relative = (np.ones(head.shape) if protocol == "uniform" else
+                            maps[protocol][rng.integers(len(maps[protocol]))])
+                sigma = np.broadcast_to(level / 100 * reference * relative, slab.shape)
+                noisy.append(add_rician_noise(slab, sigma, random_state=rng))
+                clean.append(slab[0])
+        return Bunch(noisy=in_slice_order(np.stack(noisy)).astype(np.float32),
+                     clean=np.stack(clean).astype(np.float32))
+
+    mask = np.moveaxis(load_mni152().mask, 2, 0)
+    train = mni152_slice_splits()["train"][::slice_step]
+    maps = noise_maps(mask[train[len(train) // 2]].shape, mask[train[len(train) // 2]], rng)
+    template = [rows(np.moveaxis(volume, 2, 0), train, mask[train], [reference] * len(train),
+                     maps) for volume, reference in map(mni152_contrast, modalities)]
+    groups = [Bunch(noisy=np.concatenate([g.noisy for g in template]),
+                    clean=np.concatenate([g.clean for g in template]))]
+    for source in real_anatomy:
+        volume, license = real_volume(source)
+        axial = _SDIST_FILES[source][-1]
+        centres = np.arange(axial.start, axial.stop, axial.step * real_slice_step)
+        heads = brain_mask(volume[centres] / volume.max())
+        references = [_brightest_tissue_mean(volume[z], h) for z, h in zip(centres, heads)]
+        group = rows(volume, centres, heads, references, noise_maps(heads[0].shape,
+                                                                    heads[len(heads) // 2], rng))
+        groups.append(Bunch(**group, license=license))
+        print(f"{len(group.noisy)} training rows from real source {source!r}")
+    return groups
+
+
 @cache
 def slab_validation_set(context, n_slices=4, seed=0):
     """Validation slabs: T1 and T2 validation-split slices with their neighbours, under each

@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 
-from ._data import REAL_VALIDATION, mean_by_level, smoe_training_groups
+from ._data import REAL_VALIDATION, smoe_training_groups
 
 
 def decompose(steps, groups):
@@ -15,13 +15,47 @@ def decompose(steps, groups):
             [image for group in groups for image in group.clean])
 
 
-def scores(denoised, clean, mask, meta):
-    """Mean brain-mask PSNR of ``denoised`` and its mean at each noise level, rounded."""
+def scores(denoised, clean, mask, labels):
+    """Mean brain-mask PSNR of ``denoised`` and its mean for each label (noise level, or
+    protocol and level), rounded."""
     from ..metrics import psnr
 
-    values = psnr(clean, denoised, mask)
+    values, labels = psnr(clean, denoised, mask), np.asarray(labels)
     return (round(float(values.mean()), 3),
-            {p: round(v, 3) for p, v in mean_by_level(values, meta).items()})
+            {str(label): round(float(values[labels == label].mean()), 3)
+             for label in dict.fromkeys(labels)})
+
+
+def training_and_validation(args):
+    """The experts' training groups (:func:`decompose`'s), the validation images (a Bunch:
+    ``noisy``, ``clean``, ``mask``, ``labels``) and the data's description: 2-D template
+    and real slices under Rician noise, or rows of slices under every noise protocol for a
+    base that sees ``args.context`` neighbours."""
+    from sklearn.utils import Bunch
+
+    from ..datasets import make_brainweb_dataset
+    from ..decomposition._neighbours import in_slice_order
+    from ._slabs import SLAB_VALIDATION, slab_training_groups, slab_validation_set
+
+    if args.context:
+        groups = slab_training_groups(args.context, args.modalities, args.noise_levels,
+                                      args.slice_step, args.real_anatomy,
+                                      args.real_slice_step, args.seed)
+        noisy, clean, mask, _, labels = slab_validation_set(args.context)
+        return groups, Bunch(noisy=in_slice_order(noisy), clean=clean, mask=mask,
+                             labels=labels), (
+            f"Rows of {1 + 2 * args.context} slices: every {args.slice_step}th train-split "
+            f"slice of the MNI152 2009a template (nilearn) in {list(args.modalities)} with its "
+            f"neighbours, RF 0-40%, noise {list(args.noise_levels)}% by protocol in turn "
+            "(uniform, smooth map, SENSE g-factors); validation: T1 and T2 validation-split "
+            f"rows at {[' '.join(map(str, key)) for key in SLAB_VALIDATION]}.")
+    data = make_brainweb_dataset(args.modalities, noise_levels=args.noise_levels,
+                                 slice_step=args.slice_step, random_state=args.seed)
+    groups = smoe_training_groups(data.train, args.noise_levels, args.real_anatomy,
+                                  args.real_slice_step, args.seed)
+    val = data.validation
+    return groups, Bunch(noisy=val.noisy, clean=val.clean, mask=val.mask, labels=[
+        f"{p:g}" for p in val.meta.noise_percent]), data.description
 
 
 def fit_smoe(args):
@@ -31,8 +65,7 @@ def fit_smoe(args):
     from sklearn.pipeline import make_pipeline
 
     from .._persistence import save
-    from ..datasets import make_brainweb_dataset
-    from ..decomposition import PatchDecomposer
+    from ..decomposition import PatchDecomposer, SliceNeighbours
     from ..embedding import EmbeddingPCA
     from ..metrics import brain_mask
     from ..moe import NoiseScale, SelfEnsemble, SparseMoEDenoiser
@@ -41,18 +74,15 @@ def fit_smoe(args):
     from ._data import real_validation_set
 
     start = time.perf_counter()
-    data = make_brainweb_dataset(args.modalities, noise_levels=args.noise_levels,
-                                 slice_step=args.slice_step, random_state=args.seed)
-    train, val = data.train, data.validation
-    groups = smoe_training_groups(train, args.noise_levels, args.real_anatomy,
-                                  args.real_slice_step, args.seed)
-    decomposer, embedding = PatchDecomposer().fit(train.noisy), EmbeddingPCA()
+    groups, val, description = training_and_validation(args)
+    decomposer, embedding = PatchDecomposer().fit(groups[0].noisy), EmbeddingPCA()
     X, y = decompose(decomposer, groups)
     X = embedding.fit_transform(X)
     fit_params = {"foreground": [brain_mask(clean) for clean in y]} if args.foreground_only else {}
     print(f"{len(X)} training and {len(val.noisy)} validation images")
     features = make_pipeline(decomposer, embedding)
-    real_noisy, *real = real_validation_set()
+    real_noisy, real_clean, real_mask, real_meta = real_validation_set()
+    real = (real_clean, real_mask, [f"{p:g}" for p in real_meta.noise_percent])
     val_X, real_X = features.transform(val.noisy), features.transform(real_noisy)
     print(f"decomposition and embedding: {time.perf_counter() - start:.0f} s")
     base = "bundled" if args.base.resolve() == BUNDLED_BASE else str(args.base)
@@ -61,7 +91,7 @@ def fit_smoe(args):
         tic = time.perf_counter()
         models[k] = SparseMoEDenoiser(n_experts=k, noise_bands=args.noise_bands, base=base,
                                       random_state=args.seed).fit(X, y, **fit_params)
-        mean, by_level = scores(models[k].predict(val_X), val.clean, val.mask, val.meta)
+        mean, by_level = scores(models[k].predict(val_X), val.clean, val.mask, val.labels)
         results[k] = {"val_brain_psnr_mean": mean, "val_brain_psnr": by_level,
                       "fit_seconds": round(time.perf_counter() - tic, 1)}
         print(f"k={k}: validation brain PSNR {mean:.3f} dB {by_level} "
@@ -73,7 +103,7 @@ def fit_smoe(args):
     def wrapped_scores(wrapped, **applied):
         # a wrapper of the pipeline runs its decomposer and embedding once per image, so
         # wrapping its last step on the features computed above gives the same images
-        mean, by_level = scores(wrapped.predict(val_X), val.clean, val.mask, val.meta)
+        mean, by_level = scores(wrapped.predict(val_X), val.clean, val.mask, val.labels)
         real_by_level = scores(wrapped.predict(real_X), *real)[1]
         print(f"k={best} with {applied}: validation brain PSNR {mean:.3f} dB {by_level}; "
               f"real b=0 {real_by_level}")
@@ -89,7 +119,8 @@ def fit_smoe(args):
         wrapped = NoiseScale(wrapped, scale=args.noise_scale)
         results[best]["noise_scale"] = wrapped_scores(
             wrapped, self_ensemble=args.self_ensemble, noise_scale=args.noise_scale)
-    pipeline = make_pipeline(decomposer, embedding, models[best])  # saved without wrappers
+    neighbours = [SliceNeighbours(context=args.context)] if args.context else []
+    pipeline = make_pipeline(*neighbours, decomposer, embedding, models[best])  # no wrappers
     args.out.mkdir(parents=True, exist_ok=True)
     path = save(pipeline, args.out / f"{args.name}.safetensors", overwrite=True)
     model_card(
@@ -102,7 +133,7 @@ def fit_smoe(args):
                                         "BSD-3-Clause"),
         preset={"self_ensemble": args.self_ensemble, "noise_scale": args.noise_scale},
         foreground_only=args.foreground_only, base=args.base.name,
-        data=f"{data.description}"
+        data=description
              + "".join(f" Plus every {args.real_slice_step}th slice of real source {name!r} "
                        "(sksmoe.datasets.load_real_slices) at each noise level."
                        for name in args.real_anatomy)
@@ -110,6 +141,7 @@ def fit_smoe(args):
         real_anatomy=args.real_anatomy, real_slice_step=args.real_slice_step,
         k_chosen_on_validation=best, modalities=args.modalities,
         noise_levels=args.noise_levels, slice_step=args.slice_step, seed=args.seed,
+        context=args.context,
         wall_seconds=round(time.perf_counter() - start, 1))
     print(f"chose k={best}")
     return 0

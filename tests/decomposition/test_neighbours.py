@@ -41,6 +41,24 @@ def test_decomposer_keeps_the_middle_slice_and_its_neighbours_nearest_first():
         PatchDecomposer(patch_size=32).fit_transform(rows[:, :4])
 
 
+def test_rows_of_one_slice_are_unrelated_images_seen_alone():
+    from sksmoe.decomposition._neighbours import in_slice_order
+
+    rng = np.random.default_rng(0)
+    images = rng.random((3, 40, 40))
+    rows = SliceNeighbours(context=2).fit_transform(images[:, None])
+    assert rows.shape == (3, 1, 40, 40)
+    decomposer = PatchDecomposer(patch_size=32, stride=16, noise="level")
+    alone, plain = decomposer.fit_transform(rows), decomposer.fit_transform(images)
+    for got, image in zip(alone, plain):
+        np.testing.assert_array_equal(got.image, image.image)
+        assert got.neighbours is None
+    with pytest.raises(ValueError, match="rows of one slice"):
+        SliceNeighbours(context=2).fit_transform(rng.random((3, 3, 40, 40)))
+    slabs = np.arange(5.0)[None, :, None, None] * np.ones((1, 5, 2, 2))  # slice, -1, +1, -2, +2
+    assert in_slice_order(slabs)[0, :, 0, 0].tolist() == [3, 1, 0, 2, 4]
+
+
 def test_noise_map_regions_carry_the_estimated_map():
     rng = np.random.default_rng(1)
     from sksmoe.noise import estimate_noise_map
