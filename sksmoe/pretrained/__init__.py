@@ -188,12 +188,7 @@ def _noise_map(data, axis):
     data = data - min(float(data.min()), 0.0)
     if data.ndim == 2:
         return estimate_noise_map(data) if min(data.shape) >= 16 else np.zeros_like(data)
-    series = data if data.ndim == 4 else data[..., None]
-    out = np.empty_like(series)
-    for t in range(series.shape[3]):
-        stack = np.moveaxis(series[..., t], axis, 0)
-        out[..., t] = np.moveaxis(estimate_noise_map(stack), 0, axis)
-    return out.reshape(data.shape)
+    return _slice_wise(estimate_noise_map, data, axis, np.float32)
 
 
 def _axial(volume):
@@ -207,22 +202,27 @@ def _axial(volume):
     return axial_axis(volume), f"axial; orientation {''.join(aff2axcodes(volume.affine))}"
 
 
-def _denoise_volumes(data, axis, model, progress):
-    """Denoise a 3-D volume, or each volume of a 4-D series (last axis) in turn, sliced along
-    ``axis``; only one volume's intermediate arrays exist at a time."""
+def _slice_wise(function, data, axis, dtype, progress=False):
+    """``function`` of the slices (n, H, W) along ``axis`` of a 3-D volume, or of each
+    volume of a 4-D series (last axis) in turn: only one volume's intermediate arrays exist
+    at a time."""
     from tqdm.auto import tqdm
 
     series = data if data.ndim == 4 else data[..., None]
-    negative = data.min() < 0  # the whole series is clipped alike
-    out = np.empty(series.shape,
-                   data.dtype if np.issubdtype(data.dtype, np.integer) else np.float32)
+    out = np.empty(series.shape, dtype)
     for t in tqdm(range(series.shape[3]), disable=not progress or data.ndim == 3,
                   unit="volume", desc="volumes"):
-        stack = np.moveaxis(series[..., t], axis, 0)
-        denoised = _output_dtype(denoise(stack, model, progress=progress), data.dtype,
-                                 negative)
-        out[..., t] = np.moveaxis(denoised, 0, axis)
+        out[..., t] = np.moveaxis(function(np.moveaxis(series[..., t], axis, 0)), 0, axis)
     return out.reshape(data.shape)
+
+
+def _denoise_volumes(data, axis, model, progress):
+    """Denoise a 3-D volume, or each volume of a 4-D series, sliced along ``axis``."""
+    negative = data.min() < 0  # the whole series is clipped alike
+    dtype = data.dtype if np.issubdtype(data.dtype, np.integer) else np.float32
+    return _slice_wise(
+        lambda stack: _output_dtype(denoise(stack, model, progress=progress), data.dtype,
+                                    negative), data, axis, dtype, progress)
 
 
 def denoise_files(inputs, outputs, model=None, *, axis=None, overwrite=False, n_jobs=None):
