@@ -33,6 +33,16 @@ def test_model_card_matches_the_bundled_files(model):
     assert base_card["cpu_hours"] > 0 and "python -m sksmoe.training" in base_card["command"]
 
 
+def test_slice_context_network_matches_its_card_and_sees_neighbours_and_a_map():
+    from sksmoe.nn._checkpoint import load_base
+
+    card = json.loads((HERE / "stack_ctx2_maps.json").read_text())
+    assert card["sha256"] == sha256((HERE / card["weights"]).read_bytes()).hexdigest()
+    assert card["steps"] == 3000 and "BSD-3-Clause" in card["license"]
+    network = load_base(HERE / card["weights"])
+    assert network.context == 2 and network.noise_channel
+
+
 def test_presets_wrap_the_same_fitted_pipeline(model):
     quality = sksmoe.load_pretrained()
     assert isinstance(quality, sksmoe.NoiseScale) and quality.scale == "sure"
