@@ -223,13 +223,11 @@ def _gate_rows(new_base, data, quick):
                 **{f"SMoE k=4, every region to expert {e}": (models[4], e) for e in range(4)}}
     results = {}
     for name, images in data.items():
-        single = len(images[0][0]) == 1  # 2-D images: no neighbours, no SliceNeighbours
-        test = np.stack([noisy[0] if single else in_slice_order(noisy[None])[0]
-                         for noisy, *_ in images])
+        test = in_slice_order(np.stack([noisy for noisy, *_ in images]))  # 2-D: one slice
         clean, heads = np.stack([c for _, c, *_ in images]), np.stack([h for _, _, h, *_ in
                                                                       images])
         for variant, (model, gate) in variants.items():
-            regions = model[1 if single else 0:-1].transform(test)
+            regions = model[:-1].transform(test)
             out = model[-1].predict(regions, gate=gate)
             results.setdefault(variant, {})[name] = {
                 "brain_psnr": float(psnr(clean, out, heads).mean()),

@@ -24,6 +24,7 @@ Brain-mask PSNR (mean ± std over slices) / SSIM (mean). Writes
 
 import json
 import time
+from functools import cache
 
 import numpy as np
 
@@ -64,16 +65,20 @@ def _frozen(noisy, digest):
     return frozen_model().predict(noisy), time.perf_counter() - start
 
 
-def cached_frozen(noisy):
-    """:func:`_frozen`, kept on disk by input and by the frozen file's bytes."""
+@cache
+def _frozen_digest():
     from hashlib import sha256
-
-    from joblib import Memory
 
     from ._methods import FROZEN_MODEL
 
-    digest = sha256(FROZEN_MODEL.read_bytes()).hexdigest()
-    return Memory(CACHE / "frozen", verbose=0).cache(_frozen)(noisy, digest)
+    return sha256(FROZEN_MODEL.read_bytes()).hexdigest()
+
+
+def cached_frozen(noisy):
+    """:func:`_frozen`, kept on disk by input and by the frozen file's bytes."""
+    from joblib import Memory
+
+    return Memory(CACHE / "frozen", verbose=0).cache(_frozen)(noisy, _frozen_digest())
 
 
 def _margins(rows, label, levels):

@@ -175,10 +175,21 @@ def evaluate(model, noisy, clean, mask, meta):
     return mean_by_level(psnr(clean, np.stack(denoised), mask), meta)
 
 
+def mean_by_label(scores, labels):
+    """Mean of per-image ``scores`` for each label (in order of first appearance)."""
+    labels = np.asarray(labels)
+    return {str(label): float(scores[labels == label].mean()) for label in dict.fromkeys(labels)}
+
+
+def level_labels(meta):
+    """Each image's noise level in ``meta``, as a label like ``"5"``."""
+    return [f"{p:g}" for p in meta.noise_percent]
+
+
 def mean_by_level(scores, meta):
     """Mean of per-image ``scores`` at each noise level of ``meta``, keyed like ``"5"``."""
-    levels = meta.noise_percent.to_numpy()
-    return {f"{p:g}": float(scores[levels == p].mean()) for p in np.unique(levels)}
+    return dict(sorted(mean_by_label(scores, level_labels(meta)).items(),
+                       key=lambda item: float(item[0])))
 
 
 def smoe_training_groups(train, noise_levels, real_anatomy=(), real_slice_step=2, seed=0):

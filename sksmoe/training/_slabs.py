@@ -4,7 +4,7 @@ from functools import cache
 
 import numpy as np
 
-from ._data import SeededSampler
+from ._data import SeededSampler, mean_by_label
 
 #: Noise protocols of the slabs (NOISE.md): one sigma; a smooth sigma map; SENSE g-factors.
 PROTOCOLS = ("uniform", "smooth", "sense")
@@ -55,6 +55,22 @@ def noise_maps(shape, head, rng):
     return maps
 
 
+def real_axial_slices(source, step=None):
+    """A real volume (:func:`~sksmoe.datasets._real.real_volume`) with the indices of its
+    axial slices, every one between the first and last that
+    :func:`~sksmoe.datasets.load_real_slices` takes (or every ``step``-th of those it
+    takes), their head masks and noise references, and its licence."""
+    from ..datasets._real import _SDIST_FILES, _brightest_tissue_mean, real_volume
+    from ..metrics import brain_mask
+
+    volume, license = real_volume(source)
+    axial = _SDIST_FILES[source][-1]
+    centres = np.arange(axial.start, axial.stop, 1 if step is None else axial.step * step)
+    heads = brain_mask(volume[centres] / volume.max())
+    references = [_brightest_tissue_mean(volume[z], head) for z, head in zip(centres, heads)]
+    return volume, centres, heads, references, license
+
+
 class SlabSampler(SeededSampler):
     """Random patches of slabs (a slice and its neighbours), their clean slice and the sigma
     map told to the network, from the train-split slices of the template's contrasts (and
@@ -90,8 +106,6 @@ class SlabSampler(SeededSampler):
                  rf_max=40.0, seed=0, real_anatomy=(), map_error=0.03):
         from ..datasets import load_mni152, mni152_contrast, rf_field
         from ..datasets._make import mni152_slice_splits
-        from ..datasets._real import _brightest_tissue_mean, _SDIST_FILES, real_volume
-        from ..metrics import brain_mask
         from ..nn._normalize import intensity_scale
 
         unknown = set(protocols) - set(PROTOCOLS)
@@ -123,13 +137,8 @@ class SlabSampler(SeededSampler):
             add(np.moveaxis(volume, 2, 0), train, mask[train], [reference] * len(train),
                 self.sources[0]["maps"] if self.sources else None)
         for source in real_anatomy:
-            volume, license = real_volume(source)
+            volume, centres, heads, references, license = real_axial_slices(source)
             self.real_licenses.append(license)
-            axial = _SDIST_FILES[source][-1]
-            centres = np.arange(axial.start, axial.stop)
-            heads = brain_mask(volume[centres] / volume.max())
-            references = [_brightest_tissue_mean(volume[z], head) for z, head in
-                          zip(centres, heads)]
             add(volume, centres, heads, references)
 
     def sample(self, batch_size):
@@ -201,9 +210,7 @@ def slab_training_groups(context, modalities, noise_levels, slice_step=6, real_a
 
     from ..datasets import add_rician_noise, load_mni152, mni152_contrast, rf_field
     from ..datasets._make import mni152_slice_splits
-    from ..datasets._real import _SDIST_FILES, _brightest_tissue_mean, real_volume
     from ..decomposition._neighbours import in_slice_order
-    from ..metrics import brain_mask
 
     rng = np.random.default_rng(seed)
 
@@ -231,11 +238,8 @@ def slab_training_groups(context, modalities, noise_levels, slice_step=6, real_a
     groups = [Bunch(noisy=np.concatenate([g.noisy for g in template]),
                     clean=np.concatenate([g.clean for g in template]))]
     for source in real_anatomy:
-        volume, license = real_volume(source)
-        axial = _SDIST_FILES[source][-1]
-        centres = np.arange(axial.start, axial.stop, axial.step * real_slice_step)
-        heads = brain_mask(volume[centres] / volume.max())
-        references = [_brightest_tissue_mean(volume[z], h) for z, h in zip(centres, heads)]
+        volume, centres, heads, references, license = real_axial_slices(
+            source, real_slice_step)
         group = rows(volume, centres, heads, references, noise_maps(heads[0].shape,
                                                                     heads[len(heads) // 2], rng))
         groups.append(Bunch(**group, license=license))
@@ -303,6 +307,4 @@ def evaluate_slabs(model, noisy, clean, mask, sigma_map, keys):
             x = torch.from_numpy(slab / scale)[None]
             sigma = torch.from_numpy(told / scale)[None, None]
             denoised.append((x[:, :1] - model(x, sigma))[0, 0].numpy() * scale)
-    scores = psnr(clean, np.stack(denoised), mask)
-    keys = np.asarray(keys)
-    return {str(key): float(scores[keys == key].mean()) for key in dict.fromkeys(keys)}
+    return mean_by_label(psnr(clean, np.stack(denoised), mask), keys)

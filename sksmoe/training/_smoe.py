@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 
-from ._data import REAL_VALIDATION, smoe_training_groups
+from ._data import REAL_VALIDATION, level_labels, mean_by_label, smoe_training_groups
 
 
 def decompose(steps, groups):
@@ -20,10 +20,9 @@ def scores(denoised, clean, mask, labels):
     protocol and level), rounded."""
     from ..metrics import psnr
 
-    values, labels = psnr(clean, denoised, mask), np.asarray(labels)
+    values = psnr(clean, denoised, mask)
     return (round(float(values.mean()), 3),
-            {str(label): round(float(values[labels == label].mean()), 3)
-             for label in dict.fromkeys(labels)})
+            {label: round(v, 3) for label, v in mean_by_label(values, labels).items()})
 
 
 def training_and_validation(args):
@@ -54,8 +53,8 @@ def training_and_validation(args):
     groups = smoe_training_groups(data.train, args.noise_levels, args.real_anatomy,
                                   args.real_slice_step, args.seed)
     val = data.validation
-    return groups, Bunch(noisy=val.noisy, clean=val.clean, mask=val.mask, labels=[
-        f"{p:g}" for p in val.meta.noise_percent]), data.description
+    return groups, Bunch(noisy=val.noisy, clean=val.clean, mask=val.mask,
+                         labels=level_labels(val.meta)), data.description
 
 
 def fit_smoe(args):
@@ -82,7 +81,7 @@ def fit_smoe(args):
     print(f"{len(X)} training and {len(val.noisy)} validation images")
     features = make_pipeline(decomposer, embedding)
     real_noisy, real_clean, real_mask, real_meta = real_validation_set()
-    real = (real_clean, real_mask, [f"{p:g}" for p in real_meta.noise_percent])
+    real = (real_clean, real_mask, level_labels(real_meta))
     val_X, real_X = features.transform(val.noisy), features.transform(real_noisy)
     print(f"decomposition and embedding: {time.perf_counter() - start:.0f} s")
     base = "bundled" if args.base.resolve() == BUNDLED_BASE else str(args.base)
