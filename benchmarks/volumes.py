@@ -3,11 +3,14 @@
 Run: ``python -m benchmarks run volumes [--quick]``. Axial slabs of held-out volumes (the
 MNI152 T1 around a test-split slice; Colin27), under uniform and smooth-map Rician noise:
 BM3D slice by slice and BM4D (scalar true sigma), ANTs ``denoise_image`` and dipy
-``nlmeans`` in 3-D, today's bundled model (its file as it is; default preset and one pass),
-and a new base network (``$SKSMOE_NEW_BASE``) one pass a slice, given each slice alone and
-with its neighbours. Whole-slab and brain-mask PSNR, seconds a slice and peak extra memory;
-the seconds a slice are also given as a ratio to one DnCNN-17/64 forward of a 256x256 slice
-timed in the same run.
+``nlmeans`` in 3-D, the bundled model of before issues 31/32 (a frozen file; its default
+preset and one pass), the bundled model as ``sksmoe denoise`` runs it by default (one pass,
+each slice with its neighbours) and with each slice alone, and a base network
+(``$SKSMOE_NEW_BASE``) with k=1 and no fitted layers, one pass a slice, given each slice
+alone and with its neighbours.
+Whole-slab and brain-mask PSNR, seconds a slice and peak extra memory; the seconds a slice
+are also given as a ratio to one DnCNN-17/64 forward of a 256x256 slice timed in the same
+run.
 """
 
 import os
@@ -69,7 +72,7 @@ def _methods(new_base):
 
     from ._methods import _ants, bm3d, frozen_model, installed
 
-    today = frozen_model()
+    today, bundled = frozen_model(), sksmoe.load_pretrained()
 
     def bm4d_scalar(noisy, true):
         import bm4d
@@ -89,10 +92,14 @@ def _methods(new_base):
         "BM4D, scalar true sigma": bm4d_scalar,
         "ANTs denoise_image 3-D": lambda noisy, true: _ants(noisy, None),
         "dipy nlmeans 3-D, true map": nlmeans_3d,
-        "bundled model, today (default preset)": lambda noisy, true: sksmoe.denoise(
+        "today's model (frozen file, its default preset)": lambda noisy, true: sksmoe.denoise(
             noisy, today),
-        "bundled model, today (one pass)": lambda noisy, true: sksmoe.denoise(
+        "today's model (frozen file, one pass)": lambda noisy, true: sksmoe.denoise(
             noisy, sksmoe.moe.unwrapped(today)),
+        "bundled model (default: one pass, with neighbours)": lambda noisy, true: (
+            sksmoe.denoise(noisy, bundled)),
+        "bundled model, one pass, each slice alone": lambda noisy, true: bundled.predict(
+            noisy[:, None]),
     }
     methods = installed(methods, {"BM3D": "bm3d", "BM4D": "bm4d", "ANTs": "ants"})
     if new_base:

@@ -114,8 +114,8 @@ def pretrained_numbers():
         ("mni", "(MNI-T1, RF 20%)"), ("colin", "Colin27"), ("dipy", "dipy T1"), ("b0", "b=0"),
         ("t2", "(T2,"), ("pd", "(PD,"), ("ends", "ends of the"))}
     bundled_label = pick({label: label for label in sets["mni"]}, "(bundled)")
-    parts = ("(bundled)", "BM3D", "untuned", "(--fast)", "noise scale 1", "no noise bands",
-             "whole slice", "SMoE k=1")
+    parts = ("(bundled)", "BM3D", "untuned", "(--quality)", "(the other k)",
+             "before issues 31/32")
     row = {name: {part: pick(rows, part) for part in parts
                   if any(part in label for label in rows)} for name, rows in sets.items()}
     levels = sorted({float(lv) for rows in sets.values() for r in rows.values()
@@ -131,32 +131,32 @@ def pretrained_numbers():
                "noise_range": f"{levels[0]:g}-{levels[-1]:g}%"}
     for name, r in row.items():
         margin = difference(r["(bundled)"], r["BM3D"])
+        frozen = difference(r["(bundled)"], r["before issues 31/32"])
         numbers |= {f"{name}_bm3d": each(margin), f"{name}_bm3d_span": span(margin),
-                    f"{name}_ssim": ssim_text(r["(bundled)"], r["BM3D"])}
+                    f"{name}_ssim": ssim_text(r["(bundled)"], r["BM3D"]),
+                    f"{name}_frozen": each(frozen), f"{name}_frozen_span": span(frozen)}
         if set(margin) & set(TARGET):
             numbers[f"{name}_target"] = target_text(margin)
     ends = brain(row["ends"]["(bundled)"])
     numbers["ends_clean"] = f"{ends[min(ends, key=float)]:.1f} dB"
+    bundled_k = int(re.search(r"k=(\d+)", bundled_label).group(1))
     for name in ("mni", "colin", "dipy", "b0"):
         r = row[name]
+        smoe, k1 = ((r["(bundled)"], r["(the other k)"]) if bundled_k > 1
+                    else (r["(the other k)"], r["(bundled)"]))
         numbers |= {
-            f"sure_{name}": each(difference(r["(bundled)"], r["noise scale 1"])),
-            f"sure_{name}_span": span(difference(r["(bundled)"], r["noise scale 1"])),
-            f"lasts_{name}": span(difference(r["(--fast)"], r["untuned"])),
-            f"default_vs_fast_{name}": span(difference(r["(bundled)"], r["(--fast)"])),
-            f"ensemble_{name}": each(difference(r["noise scale 1"], r["(--fast)"])),
-            f"bands_{name}": span(difference(r["(--fast)"], r["no noise bands"])),
-            f"foreground_{name}": span(difference(r["(--fast)"], r["whole slice"])),
-            f"k_vs_k1_{name}": span(difference(r["(bundled)"], r["SMoE k=1"]))}
+            f"quality_{name}": each(difference(r["(--quality)"], r["(bundled)"])),
+            f"quality_{name}_span": span(difference(r["(--quality)"], r["(bundled)"])),
+            f"lasts_{name}": span(difference(r["(bundled)"], r["untuned"])),
+            f"smoe_vs_k1_{name}": span(difference(smoe, k1))}
     mni = row["mni"]
-    numbers |= {"fast_bm3d_mni": each(difference(mni["(--fast)"], mni["BM3D"])),
-                "bundled_s": seconds(mni["(bundled)"]["s/slice"]),
+    numbers |= {"bundled_s": seconds(mni["(bundled)"]["s/slice"]),
                 "bm3d_s": seconds(mni["BM3D"]["s/slice"]),
-                "fast_s": seconds(mni["(--fast)"]["s/slice"]),
-                "fast_vs_bm3d": f"{mni['BM3D']['s/slice'] / mni['(--fast)']['s/slice']:.1f}"}
-    cost = [row[name]["(bundled)"]["s/slice"] / row[name]["noise scale 1"]["s/slice"]
+                "quality_s": seconds(mni["(--quality)"]["s/slice"]),
+                "bundled_vs_bm3d": f"{mni['BM3D']['s/slice'] / mni['(bundled)']['s/slice']:.1f}"}
+    cost = [row[name]["(--quality)"]["s/slice"] / row[name]["(bundled)"]["s/slice"]
             for name in ("mni", "colin", "dipy", "b0")]
-    numbers["sure_cost"] = f"{min(cost):.1f}-{max(cost):.1f}"
+    numbers["quality_cost"] = f"{min(cost):.0f}-{max(cost):.0f}"
     draws = load("noise_draws")["draws"]
     margins = {seed: d["bundled"]["brain_psnr"] - d["BM3D"]["brain_psnr"]
                for seed, d in draws.items()}
@@ -167,8 +167,9 @@ def pretrained_numbers():
 def other_numbers():
     """Substitutions from ``speed``, ``experts``, ``gates`` and ``compare``."""
     timing = load("speed")
-    numbers = {f"{name}_min": f"{timing[f'{name}_s'] / 60:.2g} minutes"
-               for name in ("volume_256", "volume_256_fast")}
+    numbers = {"volume_256_min": f"{timing['volume_256_s'] / 60:.2g} minutes",
+               "volume_256_ratio": f"{timing['volume_256_ratio']:.2f}",
+               "volume_256_gb": f"{timing['volume_256_peak_gb']:.1f} GB"}
     experts = load("experts")
     k = experts["chosen_k"]["Patch"]
     validation = experts["validation_brain_psnr"]["Patch"]

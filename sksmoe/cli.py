@@ -55,14 +55,14 @@ def _demo(args):
 
 def _denoise(args):
     from .moe import NoiseScale, unwrapped
-    from .pretrained import denoise_file, load_pretrained
+    from .pretrained import denoise_file, load_pretrained, with_preset
 
     model = load_pretrained(args.model)
     if args.device is not None:
         model.set_params(**{key: args.device for key in model.get_params()
                             if key == "device" or key.endswith("__device")})
-    if args.fast:
-        model = unwrapped(model)
+    if args.fast or args.quality:
+        model = with_preset(unwrapped(model), "quality" if args.quality else "fast")
     if args.noise_scale is not None:
         inner = model.fitted_estimator if isinstance(model, NoiseScale) else model
         model = NoiseScale(inner, scale=args.noise_scale)
@@ -109,10 +109,15 @@ def main(argv=None):
                           "direction in the header, for axial slices; the pages of a TIFF "
                           "stack)")
     den.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
-    den.add_argument("--fast", action="store_true",
-                     help="one pass a slice: no average over flips and rotations, noise "
-                          "scale 1 (the 'fast' preset; speed and quality against the default "
-                          "in the documentation's performance page)")
+    passes = den.add_mutually_exclusive_group()
+    passes.add_argument("--quality", action="store_true",
+                        help="average over the 8 flips and turns of each slice and choose "
+                             "the noise scale by SURE (the 'quality' preset: about ten times "
+                             "slower; against the default in the documentation's "
+                             "performance page)")
+    passes.add_argument("--fast", action="store_true",
+                        help="one pass a slice, noise scale 1, also for a --model saved "
+                             "with test-time wrappers (the bundled model's default)")
     den.add_argument("--noise-scale", type=noise_scale_argument, default=None, metavar="SCALE",
                      help="tell the model the estimated noise level times SCALE (below 1: "
                           "gentler), or 'sure' to choose it per slice by Stein's unbiased "

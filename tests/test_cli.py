@@ -82,7 +82,7 @@ def test_denoise_writes_the_estimated_noise_map_on_request(tmp_path, small_data,
     np.testing.assert_allclose(written.data, expected, rtol=1e-5)
 
 
-def test_denoise_fast_and_noise_scale(tmp_path, small_data, tiny_conditioned_base,
+def test_denoise_presets_and_noise_scale(tmp_path, small_data, tiny_conditioned_base,
                                       tiny_model_path, small_pipe, capsys):
     from sksmoe.io import read_image, write_image
 
@@ -95,11 +95,13 @@ def test_denoise_fast_and_noise_scale(tmp_path, small_data, tiny_conditioned_bas
     for name, model_path, extra in [("plain", plain, []),
                                     ("fast", bundled_like, ["--fast"]),
                                     ("sure", bundled_like, []),
+                                    ("quality", plain, ["--quality"]),
                                     ("half", bundled_like, ["--fast", "--noise-scale", "0.5"])]:
         out = tmp_path / f"{name}.nii.gz"
         assert main(["denoise", str(src), str(out), "--model", str(model_path)] + extra) == 0
         outputs[name] = read_image(out).data
     np.testing.assert_array_equal(outputs["fast"], outputs["plain"])
+    np.testing.assert_array_equal(outputs["quality"], outputs["sure"])
     assert not np.allclose(outputs["sure"], outputs["plain"])
     assert not np.allclose(outputs["half"], outputs["plain"])
     with pytest.raises(SystemExit):

@@ -15,7 +15,7 @@ from sksmoe.pretrained import HERE
 
 @pytest.fixture(scope="module")
 def model():
-    return sksmoe.load_pretrained(preset="fast")
+    return sksmoe.load_pretrained()  # the "fast" preset: one pass
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_slice_context_network_matches_its_card_and_sees_neighbours_and_a_map():
 
 
 def test_presets_wrap_the_same_fitted_pipeline(model):
-    quality = sksmoe.load_pretrained()
+    quality = sksmoe.load_pretrained(preset="quality")
     assert isinstance(quality, sksmoe.NoiseScale) and quality.scale == "sure"
     assert isinstance(quality.estimator, sksmoe.SelfEnsemble)
     np.testing.assert_array_equal(unwrapped(quality)[-1].heads_, model[-1].heads_)
@@ -54,14 +54,15 @@ def test_presets_wrap_the_same_fitted_pipeline(model):
 
 @pytest.mark.slow
 def test_quality_preset_beats_one_pass_on_held_out_slices(model, test_slices):
-    quality = sksmoe.load_pretrained().predict(test_slices.noisy[:2])
-    fast = model.predict(test_slices.noisy[:2])
+    alone = test_slices.noisy[:2, None]  # unrelated slices: each alone
+    quality = sksmoe.load_pretrained(preset="quality").predict(alone)
+    fast = model.predict(alone)
     clean, mask = test_slices.clean[:2], test_slices.mask[:2]
     assert psnr(clean, quality, mask).mean() > psnr(clean, fast, mask).mean()
 
 
 def test_bundled_smoe_denoises_held_out_slices(model, test_slices):
-    denoised = model.predict(test_slices.noisy)
+    denoised = model.predict(test_slices.noisy[:, None])
     gain = (psnr(test_slices.clean, denoised, test_slices.mask)
             - psnr(test_slices.clean, test_slices.noisy, test_slices.mask))
     levels = test_slices.meta.noise_percent.to_numpy()
@@ -72,13 +73,16 @@ def test_bundled_smoe_denoises_held_out_slices(model, test_slices):
 
 def test_bundled_smoe_on_the_real_slice(model):
     real = make_real_dataset("dipy-t1", (5,))
-    gain = psnr(real.clean, model.predict(real.noisy), real.mask) - psnr(
+    gain = psnr(real.clean, model.predict(real.noisy[:, None]), real.mask) - psnr(
         real.clean, real.noisy, real.mask)
     assert gain.min() > 3.0
 
 
 def test_denoise_slice_and_stack(model, test_slices):
     one = sksmoe.denoise(test_slices.noisy[0], model)
-    stack = sksmoe.denoise(test_slices.noisy[:3], model, batch_size=2)
-    assert one.shape == test_slices.noisy[0].shape and stack.shape == (3, 197, 233)
-    np.testing.assert_allclose(one, stack[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(one, model.predict(test_slices.noisy[:1, None])[0], rtol=1e-5,
+                               atol=1e-5)  # a slice alone
+    stack = test_slices.noisy[:3]
+    batched = sksmoe.denoise(stack, model, batch_size=2)  # neighbours from the whole stack
+    assert one.shape == stack[0].shape and batched.shape == (3, 197, 233)
+    np.testing.assert_allclose(batched, sksmoe.denoise(stack, model), rtol=1e-5, atol=1e-5)

@@ -366,12 +366,13 @@ def test_the_checked_in_recipe_rebuilds_the_bundled_model(capsys):
                  "--dry-run"]) == 0
     lines = capsys.readouterr().out.splitlines()
     bundled = json.loads((HERE / "smoe_patch.json").read_text())["command"]
-    assert len(lines) == 14 and all(": python -m sksmoe.training " in line for line in lines)
+    assert len(lines) == 15 and all(": python -m sksmoe.training " in line for line in lines)
     assert "--name unet3x32f --arch unet --scales 3 --blocks 6" in lines[11]
     assert "--init W/unet3x32e.ckpt" in lines[11] and "--steps 4" in lines[11]  # tiny
     assert "stack W/dncnn17x32nwr2.safetensors W/unet3x32f.safetensors" in lines[12]
+    assert "context W/stack_nwr2_unet3x32f.safetensors --name stack_ctx2_maps" in lines[13]
     options = bundled.split("--base ")[1].split(" ", 1)[1].split(" --out")[0]
-    assert options in lines[13] and lines[13].endswith("--real-slice-step 20")
+    assert options in lines[14] and lines[14].endswith("--real-slice-step 20")
 
 
 @pytest.fixture

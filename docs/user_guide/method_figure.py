@@ -14,7 +14,7 @@ brain = load_mni152().mask[:, :, 104].T[::-1]
 model = sksmoe.load_pretrained(preset="fast")  # the fitted pipeline, one pass
 regions = model[:-1].transform(noisy[None])
 experts = model[-1].predict_gate(regions)[0]
-denoised = sksmoe.load_pretrained().predict(noisy[None])[0]
+denoised = model.predict(noisy[None])[0]
 
 fig, axes = plt.subplots(1, 3, figsize=(11, 4.4), layout="constrained")
 vmax = np.percentile(clean, 99.5)

@@ -17,7 +17,7 @@ import numpy as np
 import sksmoe
 from sksmoe.datasets import make_brainweb_dataset
 
-model = sksmoe.load_pretrained(preset="fast")  # the fitted pipeline, one pass
+model = sksmoe.load_pretrained()  # the fitted pipeline, one pass
 k = model[-1].n_experts
 test = make_brainweb_dataset(noise_levels=(1, 3, 5, 9), rf_levels=(20,),
                              slice_step=12).test
@@ -28,8 +28,10 @@ levels = test.meta.noise_percent[first_slice].to_numpy()
 
 # %%
 # The first steps of the pipeline give the region sets with their embeddings; the last
-# step's ``predict_gate`` gives the expert maps.
-regions = model[:-1].transform(noisy)
+# step's ``predict_gate`` gives the expert maps. The model sees a stack ``(n, H, W)`` as a
+# volume (each slice with its neighbours); these are one slice at four noise levels, so
+# they go in as rows of one slice, each alone.
+regions = model[:-1].transform(noisy[:, None])
 experts = model[-1].predict_gate(regions)
 
 fig, axes = plt.subplots(2, len(levels), figsize=(2.6 * len(levels), 5.6),

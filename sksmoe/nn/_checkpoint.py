@@ -12,7 +12,7 @@ from ._unet import unet_from_state_dict
 #: The base network bundled with the package (trained and stacked by ``python -m
 #: sksmoe.training``).
 BUNDLED_BASE = (Path(__file__).resolve().parent.parent / "pretrained"
-                / "stack_nwr2_unet3x32f.safetensors")
+                / "stack_ctx2_maps.safetensors")
 
 
 def load_base(path):

@@ -7,6 +7,8 @@ TINY = {
     "base": ["--steps", "4", "--batch-size", "2", "--patch-size", "32",
              "--checkpoint-every", "2"],
     "stack": [],
+    "context": ["--steps", "4", "--batch-size", "2", "--patch-size", "32",
+                "--checkpoint-every", "2", "--validate-every", "4"],
     "smoe": ["--n-experts", "1", "--noise-bands", "1", "--modalities", "T1",
              "--noise-levels", "5", "--slice-step", "12", "--real-slice-step", "20"],
 }
@@ -24,7 +26,7 @@ def read_recipe(path, workdir):
 
 
 def run_recipe(args):
-    """Run each command of a recipe file in turn (base, stack or smoe), skipping the steps
+    """Run each command of a recipe file in turn (base, stack, context or smoe), skipping the steps
     whose model card is already written, so that re-running the recipe resumes it."""
     from ._cli import build_parser, main
 
@@ -32,7 +34,7 @@ def run_recipe(args):
     steps = []
     for argv in read_recipe(args.file, args.workdir):  # every line checked before any runs
         if argv[0] not in TINY:
-            raise SystemExit(f"{args.file}: a recipe step is a base, stack or smoe command, "
+            raise SystemExit(f"{args.file}: a recipe step is a base, stack, context or smoe command, "
                              f"got {shlex.join(argv)!r}")
         argv = argv + (TINY[argv[0]] if args.scale == "tiny" else [])
         step = parser.parse_args(argv)
