@@ -8,15 +8,14 @@ scans averaged) and the dipy T1 slice (4 draws a level); the ten real dipy b=0 s
 base network, so not a held-out source); T2 and PD test slices, and MNI-T1 at 0, 12 and
 15% noise (the ends of the range the bundled model is trained for), for BM3D and the
 bundled model alone. Rows: noisy input, BM3D with the true sigma (``pip install
-"sksmoe[bench]"``; non-commercial licence, benchmark only), the untuned base network, the
-bundled model with the other k (k=1, or k=4 if k=1 was chosen: the SMoE against k=1
-verdict; fitted in this run on the bundled model's training data and features, one pass),
-the bundled model as bundled (one pass, the
-``"fast"`` preset and ``sksmoe denoise``'s default), its ``"quality"`` preset
-(self-ensemble and SURE noise scale, ``sksmoe denoise --quality``); and the bundled model
-of before issues 31/32 (``benchmarks/frozen``, its default preset; outputs kept in
-``outputs/benchmark_cache/frozen``). The slices of a set are unrelated: a model that sees
-neighbouring slices is given each slice alone.
+"sksmoe[bench]"``; non-commercial licence, benchmark only), the bundled model of before
+issues 31/32 (``benchmarks/frozen``, its default preset; outputs kept in
+``outputs/benchmark_cache/frozen``), the bundled model as bundled (one pass, the ``"fast"``
+preset and ``sksmoe denoise``'s default) and its ``"quality"`` preset (self-ensemble and
+SURE noise scale, ``sksmoe denoise --quality``). The slices of a set are unrelated: a model
+that sees neighbouring slices is given each slice alone. What the bundled model's parts add
+(fitted experts against the base alone, k) is measured on validation when it is fitted
+(its model card) and under non-uniform noise by ``nonuniform``.
 Brain-mask PSNR (mean ± std over slices) / SSIM (mean). Writes
 ``benchmarks/results/pretrained.md`` and ``.json``. BM3D's outputs and seconds are kept in
 ``outputs/benchmark_cache/bm3d`` by input, so a rerun for a new bundled model skips them.
@@ -95,36 +94,15 @@ def _margins(rows, label, levels):
 
 
 def main(argv=None):
-    from argparse import Namespace
-
-    from sklearn.base import clone
-    from sklearn.utils import Bunch
-
     from sksmoe.datasets import make_brainweb_dataset, make_real_dataset
-    from sksmoe.metrics import brain_mask
     from sksmoe.pretrained import HERE, load_pretrained, with_preset
-    from sksmoe.training import decompose
-    from sksmoe.training._smoe import training_and_validation
     from sksmoe.utils._optional import optional_import
 
     quick = is_quick(argv, __doc__)
-    optional_import("bm3d", "bench")  # before the minutes of refits below
+    optional_import("bm3d", "bench")  # before the minutes of work below
     model = load_pretrained()  # the fitted pipeline, one pass; the quality preset wraps it
     card = json.loads((HERE / "smoe_patch.json").read_text())
-    # the refits below (the other k, the untuned base...) on the bundled model's training data
     train_levels = card["noise_levels"]
-    groups = training_and_validation(Namespace(
-        context=card.get("context", 0), modalities=card["modalities"],
-        noise_levels=train_levels, slice_step=card["slice_step"],
-        real_anatomy=card["real_anatomy"], real_slice_step=card["real_slice_step"],
-        seed=card["seed"]))[0]
-    if quick:
-        groups = [Bunch(noisy=group.noisy[:4], clean=group.clean[:4]) for group in groups]
-    features, bundled = model[:-1], model[-1]
-    X, y = decompose(features, groups)  # once for every refit below
-    head = [brain_mask(clean) for clean in y]  # the bundled model's last layers saw only this
-    untuned = clone(bundled).set_params(n_experts=1, noise_bands=1, fine_tune="none").fit(
-        X[:1], y[:1])
 
     def test_split(contrast, slice_step, levels=TEST_LEVELS):
         return make_brainweb_dataset(contrast, rf_levels=(20,), test_noise_levels=levels,
@@ -148,21 +126,16 @@ def main(argv=None):
         "BM3D is left out and its row is the input, inf)": (
             test_split("MNI-T1", 2, EXTREMES), False),
     }
-    k, bands = bundled.n_experts, bundled.noise_bands
-    other_k = 4 if k == 1 else 1  # the SMoE against k=1 verdict, whichever k was chosen
-    other = clone(bundled).set_params(n_experts=other_k).fit(X, y, foreground=head)
-    bundled_label = f"SMoE k={k}, {bands} noise bands, one pass (bundled)"
-    every_denoiser = {"base network, untuned": untuned,
-                      f"SMoE k={other_k}, {bands} noise bands (the other k)": other,
-                      bundled_label: bundled,
-                      f"SMoE k={k}, {bands} noise bands, self-ensemble, SURE noise scale "
-                      "(--quality)": with_preset(bundled, "quality")}
+    k, bands = model[-1].n_experts, model[-1].noise_bands
+    bundled_label = f"SMoE k={k}, {bands} noise band{'s' * (bands > 1)}, one pass (bundled)"
+    every_denoiser = {bundled_label: model,
+                      "the same, self-ensemble, SURE noise scale (--quality)":
+                          with_preset(model, "quality")}
     results, sections = {}, []
     for name, (data, every_row) in sets.items():
         levels = sorted(set(data.meta.noise_percent))
         if quick:
             data = _quick(data, levels)
-        regions = features.transform(data.noisy[:, None])  # unrelated slices: each alone
         outputs = {"noisy": (data.noisy, 0.0)}
         outputs[BM3D_LABEL] = cached_bm3d(data.noisy, data.meta.sigma.to_numpy())
         outputs[FROZEN_LABEL] = cached_frozen(data.noisy)
@@ -170,7 +143,8 @@ def main(argv=None):
             bundled_label]}
         for label, denoiser in denoisers.items():
             start = time.perf_counter()
-            outputs[label] = (denoiser.predict(regions), time.perf_counter() - start)
+            outputs[label] = (denoiser.predict(data.noisy[:, None]),  # unrelated: each alone
+                              time.perf_counter() - start)
         results[name] = {label: {"scores": score(data, images, levels),
                                  "s/slice": seconds / len(images)}
                          for label, (images, seconds) in outputs.items()}
@@ -178,8 +152,8 @@ def main(argv=None):
                      _margins(results[name], bundled_label, levels), ""]
     intro = ["# Bundled models against BM3D", "",
              "Brain-mask PSNR dB ± std over slices / mean SSIM; data_range = clean max - min "
-             f"per slice. Training noise levels of the SMoE heads: {train_levels}%; base: "
-             f"{card['base']}.", ""]
+             f"per slice. Noise levels of the bundled model's training data: {train_levels}%; "
+             f"base: {card['base']}.", ""]
     write_results("pretrained", "\n".join(intro + sections), {"sets": results}, quick)
 
 

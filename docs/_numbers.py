@@ -114,8 +114,7 @@ def pretrained_numbers():
         ("mni", "(MNI-T1, RF 20%)"), ("colin", "Colin27"), ("dipy", "dipy T1"), ("b0", "b=0"),
         ("t2", "(T2,"), ("pd", "(PD,"), ("ends", "ends of the"))}
     bundled_label = pick({label: label for label in sets["mni"]}, "(bundled)")
-    parts = ("(bundled)", "BM3D", "untuned", "(--quality)", "(the other k)",
-             "before issues 31/32")
+    parts = ("(bundled)", "BM3D", "(--quality)", "before issues 31/32")
     row = {name: {part: pick(rows, part) for part in parts
                   if any(part in label for label in rows)} for name, rows in sets.items()}
     levels = sorted({float(lv) for rows in sets.values() for r in rows.values()
@@ -139,16 +138,11 @@ def pretrained_numbers():
             numbers[f"{name}_target"] = target_text(margin)
     ends = brain(row["ends"]["(bundled)"])
     numbers["ends_clean"] = f"{ends[min(ends, key=float)]:.1f} dB"
-    bundled_k = int(re.search(r"k=(\d+)", bundled_label).group(1))
     for name in ("mni", "colin", "dipy", "b0"):
         r = row[name]
-        smoe, k1 = ((r["(bundled)"], r["(the other k)"]) if bundled_k > 1
-                    else (r["(the other k)"], r["(bundled)"]))
         numbers |= {
             f"quality_{name}": each(difference(r["(--quality)"], r["(bundled)"])),
-            f"quality_{name}_span": span(difference(r["(--quality)"], r["(bundled)"])),
-            f"lasts_{name}": span(difference(r["(bundled)"], r["untuned"])),
-            f"smoe_vs_k1_{name}": span(difference(smoe, k1))}
+            f"quality_{name}_span": span(difference(r["(--quality)"], r["(bundled)"]))}
     mni = row["mni"]
     numbers |= {"bundled_s": seconds(mni["(bundled)"]["s/slice"]),
                 "bm3d_s": seconds(mni["BM3D"]["s/slice"]),
@@ -165,7 +159,7 @@ def pretrained_numbers():
 
 
 def other_numbers():
-    """Substitutions from ``speed``, ``experts``, ``gates`` and ``compare``."""
+    """Substitutions from ``speed``, ``experts``, ``gates``, ``nonuniform`` and ``compare``."""
     timing = load("speed")
     numbers = {"volume_256_min": f"{timing['volume_256_s'] / 60:.2g} minutes",
                "volume_256_ratio": f"{timing['volume_256_ratio']:.2f}",
@@ -177,6 +171,10 @@ def other_numbers():
                 "experts_val_gain": f"{signed(validation[str(k)] - validation['1'])} dB"}
     gates = pick(load("gates")["Patch"], "MNI-T1")
     numbers["random_vs_gate"] = span(difference(gates["random"], gates["predicted"]))
+    gate = load("nonuniform")["gates"]
+    k4, k1 = pick(gate, "k-means gate"), pick(gate, "k=1")
+    numbers["gates_smoe_vs_k1"] = span({name: k4[name]["brain_psnr"] - k1[name]["brain_psnr"]
+                                        for name in k1})
     features = load("compare")["fit"]["features_seconds"]
     numbers["segment_features"] = (f"{pick(features, 'Segment') / features['Patch']:.1f} "
                                    "times")

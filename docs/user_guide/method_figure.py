@@ -3,15 +3,24 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-import sksmoe
-from sksmoe.datasets import add_rician_noise, load_mni152, mni152_contrast, noise_sigma
+from sklearn.pipeline import make_pipeline
+
+from sksmoe import EmbeddingPCA, PatchDecomposer, SparseMoEDenoiser
+from sksmoe.datasets import (add_rician_noise, load_mni152, make_brainweb_dataset,
+                             mni152_contrast, noise_sigma)
 
 volume, reference = mni152_contrast("MNI-T1")
 clean = np.ascontiguousarray(volume[:, :, 104].T[::-1])
 noisy = add_rician_noise(clean, noise_sigma(5, reference), random_state=0)
 brain = load_mni152().mask[:, :, 104].T[::-1]
 
-model = sksmoe.load_pretrained(preset="fast")  # the fitted pipeline, one pass
+# a k = 4 SMoE Patch pipeline on the bundled base, fitted on a few training slices (the
+# bundled model itself has one expert)
+data = make_brainweb_dataset(noise_levels=(1, 3, 5, 9), rf_levels=(20,), slice_step=12)
+train = (data.train.meta.slice_index == data.train.meta.slice_index.iloc[0]).to_numpy()
+model = make_pipeline(PatchDecomposer(), EmbeddingPCA(),
+                      SparseMoEDenoiser(n_experts=4, random_state=0))
+model.fit(data.train.noisy[train], data.train.clean[train])
 regions = model[:-1].transform(noisy[None])
 experts = model[-1].predict_gate(regions)[0]
 denoised = model.predict(noisy[None])[0]

@@ -126,7 +126,8 @@ def _add_context(commands):
 def _add_smoe(commands):
     smoe = _subcommand(
         commands, "smoe", fit_smoe, "fit the SMoE pipeline on a base network",
-        "Fit SMoE Patch pipelines for several k on a base, keep the best on validation, score "
+        "Fit SMoE Patch pipelines for several k on a base, keep the best on validation (the "
+        "sum of its mean brain-mask and whole-slice PSNR), score "
         "it with the preset's wrappers (--self-ensemble, --noise-scale) and save the plain "
         "fitted pipeline with its model card.")
     smoe.add_argument("--base", type=Path, required=True,
@@ -136,6 +137,10 @@ def _add_smoe(commands):
                       help="noise bands per expert (SparseMoEDenoiser(noise_bands=...))")
     smoe.add_argument("--noise-levels", type=float, nargs="+", default=[0, 1, 3, 5],
                       help="Rician noise levels of the training and validation images (%%)")
+    smoe.add_argument("--fine-tune", choices=("last", "none"), default="last",
+                      help="'last': fit the experts' last layers; 'none': keep the base's "
+                           "own (with --n-experts 1, the base alone, without a gate or "
+                           "embedding)")
     smoe.add_argument("--foreground-only", action="store_true",
                       help="fit the last layers on the head only (fit(..., foreground=the "
                            "brain_mask of each clean image))")

@@ -34,8 +34,8 @@ def run_recipe(args):
     steps = []
     for argv in read_recipe(args.file, args.workdir):  # every line checked before any runs
         if argv[0] not in TINY:
-            raise SystemExit(f"{args.file}: a recipe step is a base, stack, context or smoe command, "
-                             f"got {shlex.join(argv)!r}")
+            raise SystemExit(f"{args.file}: a recipe step is a base, stack, context or smoe "
+                             f"command, got {shlex.join(argv)!r}")
         argv = argv + (TINY[argv[0]] if args.scale == "tiny" else [])
         step = parser.parse_args(argv)
         steps.append((argv, step.out / f"{step.name}.json"))
