@@ -47,6 +47,6 @@ bench-smoke: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) -m benchmarks run all --quick
 
-# Rebuild the bundled model from scratch (about 18 CPU-hours; resumes when re-run).
+# Rebuild the bundled model from scratch (about 19 CPU-hours; resumes when re-run).
 recipe: $(STAMP)
 	$(PY) -m sksmoe.training recipe benchmarks/training_runs/recipe.txt --workdir outputs/recipe
