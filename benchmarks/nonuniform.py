@@ -11,7 +11,8 @@ EPI repeats of nibabel's ``tests/data/example4d.nii.gz``, scored by the repeat-p
 of NOISE.md. Rows: the classical anchors, the bundled model of before issues 31/32 (a
 frozen file, as it was and told the estimated map), the bundled model (one pass, the
 default), and a base network read from ``$SKSMOE_NEW_BASE`` with k=1 and no fitted layers
-(left out when unset), on which the SMoE against k=1 and other gates is also measured.
+(left out when unset), on which (or on the bundled base) the SMoE against k=1 and other
+gates is also measured.
 Outputs of the methods that never change (all but the bundled model and the new base) are
 kept in ``outputs/benchmark_cache/nonuniform``.
 """
@@ -278,14 +279,13 @@ def main(argv=None):
                 [[method, *[f"{row[c][metric]:.2f} / {row[c][metric.replace('psnr', 'ssim')]:.4f}"
                             for c in columns], f"{row['seconds_per_slice']:.2f}"]
                  for method, row in rows.items()])]
-    if new_base:
-        gates = results["gates"] = _gate_rows(new_base, data, quick)
-        sets = list(data)
-        lines += ["\n## SMoE against k=1 and other gates, on the new base (brain-mask / "
-                  "whole-slice PSNR, dB, mean over protocols and levels)\n",
-                  markdown_table(["pipeline", *sets],
-                                 [[v, *[f"{row[s]['brain_psnr']:.2f} / {row[s]['psnr']:.2f}"
-                                        for s in sets]] for v, row in gates.items()])]
+    gates = results["gates"] = _gate_rows(new_base or "bundled", data, quick)
+    sets = list(data)
+    lines += ["\n## SMoE against k=1 and other gates, on the new base (or the bundled one; "
+              "brain-mask / whole-slice PSNR, dB, mean over protocols and levels)\n",
+              markdown_table(["pipeline", *sets],
+                             [[v, *[f"{row[s]['brain_psnr']:.2f} / {row[s]['psnr']:.2f}"
+                                    for s in sets]] for v, row in gates.items()])]
     if not quick:
         pair = results["repeat_pair"] = _repeat_pair(
             {k: v for k, v in methods.items() if not k.startswith(("BM3D", "dipy"))})
