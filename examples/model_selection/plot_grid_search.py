@@ -49,7 +49,7 @@ print("best:", search.best_params_, f"{search.best_score_:.3f} dB")
 # %%
 # The validation scores of every candidate. With six small training images, each extra
 # expert has fewer regions to fit its last layer on, and k = 1 wins; with more data the
-# ranking can change (the bundled model chose k = 4 on 576 images). Differences of a few
+# ranking can change (on an earlier base, k = 4 won on 576 images). Differences of a few
 # hundredths of a dB are within what another split of the slices would change.
 import matplotlib.pyplot as plt
 import pandas as pd
